@@ -1,0 +1,13 @@
+"""sklearn-dingo: logistic and softmax regression by DINGO, in-process or on Dask.
+
+DINGO (Crane and Roosta, NeurIPS 2019) is a distributed Newton-type method
+that spends local second-order work on each data shard to need few
+communication rounds. The estimators here are drop-in replacements for
+scikit-learn's ``LogisticRegression`` with the same objective and ``C``.
+"""
+
+from ._estimators import DingoLogisticRegression, DingoSoftmaxRegression
+
+__version__ = "0.1.0"
+
+__all__ = ["DingoLogisticRegression", "DingoSoftmaxRegression", "__version__"]

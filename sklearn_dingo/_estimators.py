@@ -1,0 +1,538 @@
+"""The scikit-learn face: DingoLogisticRegression and DingoSoftmaxRegression."""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._backends import LocalBackend, even_row_bounds, split_rows
+from ._backends._local import available_cores
+from ._driver import DingoConfig, StopReason, dingo
+from ._objectives import BinaryLogistic, MultinomialSoftmax
+from ._subproblems import SUBPROBLEM_METHODS, SubproblemConfig
+from ._validation import (
+    check_choice,
+    check_positive_int,
+    check_positive_real,
+    check_sample_weight,
+)
+
+BACKENDS = ("auto", "local", "dask")
+
+# Default in-process sharding: one shard per core, but never shards so small
+# that their local Hessians stop resembling the global one (ALGORITHM.md §6).
+# benchmarks/n_shards_default.py measured rounds and time against the rows
+# per parameter of a shard; below this ratio the extra iterations cost more
+# than the parallelism gains.
+MIN_ROWS_PER_PARAM = 50
+
+
+class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit/predict machinery; subclasses choose the objective."""
+
+    def __init__(
+        self,
+        *,
+        C=1.0,
+        fit_intercept=True,
+        class_weight=None,
+        warm_start=False,
+        verbose=0,
+        tol=1e-6,
+        max_iter=100,
+        max_rounds=None,
+        theta=1e-4,
+        phi=1e-6,
+        rho=1e-4,
+        subproblem_solver="auto",
+        subproblem_tol=1e-4,
+        subproblem_max_iter=50,
+        n_shards=None,
+        backend="auto",
+    ):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.tol = tol
+        self.max_iter = max_iter
+        self.max_rounds = max_rounds
+        self.theta = theta
+        self.phi = phi
+        self.rho = rho
+        self.subproblem_solver = subproblem_solver
+        self.subproblem_tol = subproblem_tol
+        self.subproblem_max_iter = subproblem_max_iter
+        self.n_shards = n_shards
+        self.backend = backend
+
+    # Subclasses define _make_objective(n_features, n_classes, total_weight),
+    # _proba(scores) and _log_proba(scores): the model family's hooks.
+
+    def _check_n_classes(self, n_classes):
+        if n_classes < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {self.classes_[0]!r}."
+            )
+
+    # -- fit -------------------------------------------------------------------------
+    def _validate_params(self):
+        check_positive_real("C", self.C, allow_inf=True)
+        check_positive_real("tol", self.tol)
+        check_positive_int("max_iter", self.max_iter)
+        check_positive_int("max_rounds", self.max_rounds, allow_none=True)
+        check_positive_real("theta", self.theta)
+        check_positive_real("phi", self.phi)
+        check_positive_real("rho", self.rho)
+        check_choice("subproblem_solver", self.subproblem_solver, SUBPROBLEM_METHODS)
+        check_positive_real("subproblem_tol", self.subproblem_tol)
+        check_positive_int("subproblem_max_iter", self.subproblem_max_iter)
+        check_positive_int("n_shards", self.n_shards, allow_none=True)
+        check_choice("backend", self.backend, BACKENDS)
+        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
+            raise ValueError(
+                f"The 'verbose' parameter must be an int >= 0. Got {self.verbose!r} instead."
+            )
+        if not (
+            self.class_weight is None
+            or self.class_weight == "balanced"
+            or isinstance(self.class_weight, dict)
+        ):
+            raise ValueError(
+                "The 'class_weight' parameter must be None, 'balanced' or a dict mapping "
+                f"classes to weights. Got {self.class_weight!r} instead."
+            )
+        if self.rho >= 0.5:
+            raise ValueError(f"The 'rho' parameter must be in (0, 0.5). Got {self.rho!r} instead.")
+
+    def _config(self):
+        return DingoConfig(
+            tol=float(self.tol),
+            max_iter=int(self.max_iter),
+            max_rounds=math.inf if self.max_rounds is None else int(self.max_rounds),
+            theta=float(self.theta),
+            rho=float(self.rho),
+            subproblem=SubproblemConfig(
+                method=self.subproblem_solver,
+                phi=float(self.phi),
+                rtol=float(self.subproblem_tol),
+                max_iter=int(self.subproblem_max_iter),
+            ),
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by DINGO.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Dense float32 input is promoted to float64 (the
+            solver targets gradient norms far below float32 resolution);
+            sparse input is used as CSR without copying its entries when
+            it already is CSR float64.
+        y : array-like of shape (n_samples,)
+            Target labels of any type scikit-learn accepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; multiplied by the class weights.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=np.float64,
+            order="C",
+            y_numeric=False,
+        )
+        check_classification_targets(y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        self._check_n_classes(len(self.classes_))
+        sample_weight = check_sample_weight(sample_weight, X)
+        if self.class_weight is not None:
+            class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            sample_weight = sample_weight * class_weight[y_index]
+        total_weight = float(sample_weight.sum())
+        if not total_weight > 0:
+            raise ValueError("Sample weights must not all be zero (after class weights).")
+
+        objective = self._make_objective(X.shape[1], len(self.classes_), total_weight)
+        Y = objective.encode_targets(y_index)
+        n_shards = self._n_shards(X.shape[0], objective.n_params)
+        shards = split_rows(X, Y, sample_weight, even_row_bounds(X.shape[0], n_shards))
+        w0 = self._warm_start_point(objective)
+        with LocalBackend(shards) as backend:
+            result = dingo(backend, objective, self._config(), w0=w0, callback=self._progress())
+        self._store_result(result, objective)
+        return self
+
+    def _n_shards(self, n_samples, n_params):
+        if self.n_shards is not None:
+            if self.n_shards > n_samples:
+                raise ValueError(
+                    f"n_shards={self.n_shards} is larger than the number of samples "
+                    f"({n_samples}); use at most {n_samples} shards."
+                )
+            return self.n_shards
+        largest = max(1, n_samples // (MIN_ROWS_PER_PARAM * n_params))
+        return max(1, min(available_cores(), largest))
+
+    def _warm_start_point(self, objective):
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        K, d = objective.n_outputs, objective.n_features
+        if self.coef_.shape != (K, d) or (self.intercept_.shape != (K,)):
+            return None
+        rows = [self.coef_.T]
+        if objective.fit_intercept:
+            rows.append(self.intercept_[None, :])
+        return np.concatenate(rows, axis=0).ravel()
+
+    def _progress(self):
+        if not self.verbose:
+            return None
+        print(f"{'iter':>5} {'rounds':>7} {'case':>4} {'step':>9} {'f':>14} {'|g|':>10} {'time':>8}")
+
+        def show(row):
+            print(
+                f"{row['iteration']:>5d} {row['rounds']:>7d} {row['case']:>4d} "
+                f"{row['step_size']:>9.3g} {row['loss']:>14.8g} {row['grad_norm']:>10.3e} "
+                f"{row['time']:>7.2f}s"
+            )
+
+        return show
+
+    def _store_result(self, result, objective):
+        W = result.w.reshape(objective.n_rows, objective.n_outputs)
+        self.coef_ = np.ascontiguousarray(W[: objective.n_features].T)
+        if objective.fit_intercept:
+            self.intercept_ = W[objective.n_features].copy()
+        else:
+            self.intercept_ = np.zeros(objective.n_outputs)
+        self.n_iter_ = result.n_iter
+        self.history_ = result.history
+        self.n_communication_rounds_ = result.rounds
+        self.stop_reason_ = str(result.stop_reason)
+        self.converged_ = result.converged
+        if not result.converged:
+            warnings.warn(
+                f"DINGO stopped before reaching tol={self.tol}: {result.stop_reason} "
+                f"(after {result.n_iter} iterations and {result.rounds} communication rounds, "
+                f"gradient norm {result.grad_norm:.3e}). The model holds the best point reached.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # -- predict -----------------------------------------------------------------------
+    def decision_function(self, X):
+        """Margins ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) for the binary model, else (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        scores = X @ self.coef_.T + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._log_proba(self.decision_function(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._proba(self.decision_function(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class DingoLogisticRegression(_BaseDingoClassifier):
+    """Binary logistic regression fitted by DINGO.
+
+    Minimises scikit-learn's ``LogisticRegression`` objective
+
+        f(w, b) = (1/S) Σ_i s_i [log(1 + e^{η_i}) − z_i η_i] + ‖w‖² / (2 C S),
+        η_i = x_iᵀ w + b,  S = Σ_i s_i,
+
+    with z_i = 1 for ``classes_[1]``, by DINGO (Crane and Roosta, 2019), a
+    distributed Newton-type method that drives ‖∇f‖ to ``tol`` in few
+    communication rounds. Data are split by rows into shards; each shard
+    solves local second-order sub-problems, and only a few vectors per
+    iteration are combined.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse L2 strength, exactly scikit-learn's (penalty ``‖w‖²/(2·C·S)``
+        with S the sum of sample weights after class weights). ``np.inf``:
+        no penalty.
+    fit_intercept : bool, default=True
+        Fit an unpenalised intercept.
+    class_weight : dict or "balanced", default=None
+        Weights of the classes, multiplied into the sample weights.
+    warm_start : bool, default=False
+        Start from the previous solution (one extra broadcast round).
+    verbose : int, default=0
+        ``>= 1`` prints one line per iteration: iteration, cumulative rounds,
+        case, step size, objective, gradient norm and seconds.
+    tol : float, default=1e-6
+        Stop when the gradient norm of the objective is at most ``tol``.
+    max_iter : int, default=100
+        Budget of DINGO iterations.
+    max_rounds : int, default=None
+        Budget of communication rounds (None: unlimited).
+    theta : float, default=1e-4
+        θ of the direction tests ⟨p, H g⟩ ≤ −θ ‖g‖².
+    phi : float, default=1e-6
+        φ of the damped local sub-problems ``(H_j² + φ²I)⁻¹ H_j g``.
+    rho : float, default=1e-4
+        ρ of the line search ``‖g(w + αp)‖² ≤ ‖g‖² + 2αρ⟨p, Hg⟩``.
+    subproblem_solver : {"auto", "exact", "krylov"}, default="auto"
+        ``"exact"``: eigendecomposition of each shard's explicit Hessian;
+        ``"krylov"``: matrix-free MINRES-QLP, LSMR and CG; ``"auto"``: the
+        cheaper by an estimate of their cost on each shard.
+    subproblem_tol : float, default=1e-4
+        Relative tolerance of the Krylov sub-problem solvers.
+    subproblem_max_iter : int, default=50
+        Iteration cap of each Krylov sub-problem solve.
+    n_shards : int, default=None
+        Row blocks the in-process backend splits the data into. None: one per
+        CPU core, but no more than keeps at least 50 rows per parameter in a
+        shard (small shards cost many more iterations; one shard is
+        Newton-MR).
+    backend : {"auto", "local", "dask"}, default="auto"
+        ``"local"`` runs in-process; ``"dask"`` on the active Dask client;
+        ``"auto"`` picks Dask for Dask inputs, local otherwise.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    coef_ : ndarray of shape (1, n_features)
+    intercept_ : ndarray of shape (1,)
+    n_iter_ : int
+        DINGO iterations run.
+    n_communication_rounds_ : int
+        Broadcasts plus reduces, counted as the DINGO paper does.
+    history_ : dict of str to ndarray
+        Per-iteration record (row 0 is the start): ``iteration``, ``rounds``,
+        ``bytes_down``, ``bytes_up`` (cumulative), ``case``, ``step_size``,
+        ``direction_norm``, ``loss``, ``grad_norm``, ``time`` (seconds).
+        ``pandas.DataFrame(est.history_)`` makes a table of it.
+    stop_reason_ : str
+        Why the fit ended.
+    converged_ : bool
+        Whether the gradient norm reached ``tol``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has string feature names.
+
+    See Also
+    --------
+    DingoSoftmaxRegression : The multinomial model.
+    sklearn.linear_model.LogisticRegression : The same objective, single machine.
+
+    References
+    ----------
+    R. Crane and F. Roosta. "DINGO: Distributed Newton-Type Method for
+    Gradient-Norm Optimization." NeurIPS 2019. arXiv:1901.05134.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_dingo import DingoLogisticRegression
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), DingoLogisticRegression(C=1.0)).fit(X, y)
+    >>> round(model.score(X, y), 3)
+    0.989
+    """
+
+    def _make_objective(self, n_features, n_classes, total_weight):
+        return BinaryLogistic(
+            n_features=n_features,
+            fit_intercept=self.fit_intercept,
+            C=float(self.C),
+            total_weight=total_weight,
+        )
+
+    def _check_n_classes(self, n_classes):
+        super()._check_n_classes(n_classes)
+        if n_classes > 2:
+            raise ValueError(
+                f"DingoLogisticRegression is a binary classifier, but y has {n_classes} classes. "
+                "Use DingoSoftmaxRegression for a multinomial model, or wrap this estimator "
+                "in sklearn.multiclass.OneVsRestClassifier."
+            )
+
+    @staticmethod
+    def _proba(scores):
+        p1 = expit(scores)
+        return np.column_stack([1.0 - p1, p1])
+
+    @staticmethod
+    def _log_proba(scores):
+        return np.column_stack([log_expit(-scores), log_expit(scores)])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+class DingoSoftmaxRegression(_BaseDingoClassifier):
+    """Multinomial (softmax) logistic regression fitted by DINGO.
+
+    Minimises scikit-learn's multinomial ``LogisticRegression`` objective in
+    the full parametrisation (one coefficient row per class, K ≥ 2)
+
+        f(W, b) = (1/S) Σ_i s_i [logsumexp(η_i) − η_{i, y_i}] + ‖W‖² / (2 C S),
+        η_i = Wᵀ x_i + b ∈ R^K,  S = Σ_i s_i,
+
+    by DINGO (Crane and Roosta, 2019). The intercepts are determined up to a
+    common constant; DINGO's minimum-norm sub-problem solutions keep them
+    centred as scikit-learn's are.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse L2 strength, exactly scikit-learn's. ``np.inf``: no penalty.
+    fit_intercept : bool, default=True
+        Fit an unpenalised intercept per class.
+    class_weight : dict or "balanced", default=None
+        Weights of the classes, multiplied into the sample weights.
+    warm_start : bool, default=False
+        Start from the previous solution (one extra broadcast round).
+    verbose : int, default=0
+        ``>= 1`` prints one line per iteration.
+    tol : float, default=1e-6
+        Stop when the gradient norm of the objective is at most ``tol``.
+    max_iter : int, default=100
+        Budget of DINGO iterations.
+    max_rounds : int, default=None
+        Budget of communication rounds (None: unlimited).
+    theta : float, default=1e-4
+        θ of the direction tests ⟨p, H g⟩ ≤ −θ ‖g‖².
+    phi : float, default=1e-6
+        φ of the damped local sub-problems.
+    rho : float, default=1e-4
+        ρ of the line search on ‖g‖².
+    subproblem_solver : {"auto", "exact", "krylov"}, default="auto"
+        How shards solve their local sub-problems.
+    subproblem_tol : float, default=1e-4
+        Relative tolerance of the Krylov sub-problem solvers.
+    subproblem_max_iter : int, default=50
+        Iteration cap of each Krylov sub-problem solve.
+    n_shards : int, default=None
+        Row blocks of the in-process backend; see
+        :class:`DingoLogisticRegression`.
+    backend : {"auto", "local", "dask"}, default="auto"
+        Where the fit runs; see :class:`DingoLogisticRegression`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (n_classes, n_features)
+    intercept_ : ndarray of shape (n_classes,)
+    n_iter_ : int
+    n_communication_rounds_ : int
+    history_ : dict of str to ndarray
+        Per-iteration record; see :class:`DingoLogisticRegression`.
+    stop_reason_ : str
+    converged_ : bool
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    DingoLogisticRegression : The binary model.
+
+    References
+    ----------
+    R. Crane and F. Roosta. "DINGO: Distributed Newton-Type Method for
+    Gradient-Norm Optimization." NeurIPS 2019. arXiv:1901.05134.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_dingo import DingoSoftmaxRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = DingoSoftmaxRegression(C=10.0).fit(X, y)
+    >>> model.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+
+    def _make_objective(self, n_features, n_classes, total_weight):
+        return MultinomialSoftmax(
+            n_features=n_features,
+            n_classes=n_classes,
+            fit_intercept=self.fit_intercept,
+            C=float(self.C),
+            total_weight=total_weight,
+        )
+
+    @staticmethod
+    def _proba(scores):
+        return softmax(scores, axis=1)
+
+    @staticmethod
+    def _log_proba(scores):
+        return log_softmax(scores, axis=1)

@@ -1,0 +1,7 @@
+"""Per-shard objectives, one file per model family behind one base class."""
+
+from ._base import Curvature, LinearObjective, ShardData
+from ._logistic import BinaryLogistic
+from ._softmax import MultinomialSoftmax
+
+__all__ = ["BinaryLogistic", "Curvature", "LinearObjective", "MultinomialSoftmax", "ShardData"]

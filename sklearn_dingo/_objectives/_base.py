@@ -1,0 +1,315 @@
+"""Per-shard objective of an L2-regularised linear classification model.
+
+The contract every model family fulfils (ALGORITHM.md §1):
+
+    f_j(w) = (1/S_j) Σ_{i in shard j} s_i ℓ(η_i, y_i)  +  λ/2 ‖w_pen‖²,
+    η_i = x_iᵀ W + b,   λ = 1 / (C S)  (0 when C = ∞)
+
+with S_j the shard's weight sum and S the *global* weight sum, so that
+Σ_j (S_j/S) f_j is scikit-learn's ``LogisticRegression`` objective.
+
+Parameter layout (the wire format): the flat vector ``w`` of size
+``D = (d + fit_intercept) * K`` is the ``(d + fit_intercept, K)`` matrix in C
+order; its first ``d`` rows are the coefficients ``W`` and, with an intercept,
+its last row is ``b``. The intercept is never penalised and its column of
+ones is never materialised: every product treats it by block algebra.
+
+A model family only supplies the pointwise parts (loss, residual ∂ℓ/∂η,
+curvature weights and their action); this base class turns them into
+values, gradients, batched line-search evaluations, Hessian-vector products
+and explicit Hessians, for dense arrays of any array API namespace and for
+SciPy sparse CSR/CSC shards.
+"""
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import scipy.sparse as sp
+
+from .._array_api import get_namespace
+
+# Rows per block when forming an explicit Hessian from a dense shard: keeps
+# the weighted copy of X small while every product stays a BLAS-3 call.
+_GRAM_BLOCK_ROWS = 2048
+
+
+@dataclass(frozen=True)
+class ShardData:
+    """One shard's rows, targets and weights, ready for an objective.
+
+    Parameters
+    ----------
+    X : array of shape (n_j, d) or scipy.sparse matrix
+        The shard's feature rows (a view of the caller's data where possible).
+    Y : array of shape (n_j, K)
+        Targets encoded by the objective (:meth:`LinearObjective.encode_targets`).
+    sample_weight : array of shape (n_j,)
+        Non-negative weights, class weights already multiplied in.
+    weight_sum : float
+        ``S_j = Σ sample_weight``, positive.
+    """
+
+    X: Any
+    Y: Any
+    sample_weight: Any
+    weight_sum: float
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def xp(self):
+        return get_namespace(self.X, self.Y)
+
+    @property
+    def nnz(self):
+        """Stored entries of X: the cost of one pass over the shard."""
+        if sp.issparse(self.X):
+            return self.X.nnz
+        return self.X.shape[0] * self.X.shape[1]
+
+
+@dataclass(frozen=True)
+class Curvature:
+    """Curvature of one shard at one point, reused by every Hessian product there.
+
+    Attributes
+    ----------
+    weights : array of shape (n_j, K)
+        The model family's curvature weights at the point (σ(η)σ(−η) for the
+        binary model, the class probabilities for softmax).
+    """
+
+    weights: Any
+
+
+class LinearObjective(ABC):
+    """Base class of the per-shard objectives of linear classification models.
+
+    Parameters
+    ----------
+    n_features : int
+        ``d``, the number of features.
+    n_outputs : int
+        ``K``, columns of the coefficient matrix (1 for the binary model).
+    fit_intercept : bool
+        Whether the last row of the parameter matrix is an unpenalised
+        intercept.
+    C : float
+        Inverse L2 strength, positive, ``math.inf`` for no penalty.
+    total_weight : float
+        ``S``, the sum of sample weights over *all* shards.
+    """
+
+    def __init__(self, *, n_features, n_outputs, fit_intercept, C, total_weight):
+        if not total_weight > 0:
+            raise ValueError(f"total_weight must be positive, got {total_weight!r}.")
+        if not C > 0:
+            raise ValueError(f"C must be positive, got {C!r}.")
+        self.n_features = int(n_features)
+        self.n_outputs = int(n_outputs)
+        self.fit_intercept = bool(fit_intercept)
+        self.C = float(C)
+        self.total_weight = float(total_weight)
+        self.penalty = 0.0 if math.isinf(self.C) else 1.0 / (self.C * self.total_weight)
+
+    # -- layout ----------------------------------------------------------------
+    @property
+    def n_rows(self):
+        """Rows of the parameter matrix: ``d + fit_intercept``."""
+        return self.n_features + int(self.fit_intercept)
+
+    @property
+    def n_params(self):
+        """``D``, the length of the flat parameter vector."""
+        return self.n_rows * self.n_outputs
+
+    def _matrix(self, xp, w):
+        """Flat ``(..., D)`` vector(s) as ``(..., d + fit_intercept, K)`` matrices."""
+        return xp.reshape(w, (*w.shape[:-1], self.n_rows, self.n_outputs))
+
+    def _penalised(self, xp, w):
+        """``λ w_pen`` in flat layout (intercept entries zero)."""
+        if self.penalty == 0.0:
+            return xp.zeros_like(w)
+        if not self.fit_intercept:
+            return self.penalty * w
+        W = self._matrix(xp, w)
+        mask = xp.ones(self.n_rows, dtype=w.dtype)
+        mask = xp.where(xp.arange(self.n_rows) == self.n_rows - 1, 0.0, mask)
+        return xp.reshape(self.penalty * W * mask[:, None], w.shape)
+
+    def _penalty_value(self, xp, w):
+        """``λ/2 ‖w_pen‖²`` of a flat vector or of each row of a batch."""
+        if self.penalty == 0.0:
+            return xp.zeros(w.shape[:-1], dtype=w.dtype)
+        W = self._matrix(xp, w)[..., : self.n_features, :]
+        return 0.5 * self.penalty * xp.sum(W * W, axis=(-2, -1))
+
+    # -- products with X, intercept by block algebra ---------------------------
+    def margins(self, X, w):
+        """``η = X W + b`` of shape (n, K) for a flat parameter vector ``w``."""
+        xp = get_namespace(X, w)
+        M = self._matrix(xp, w)
+        eta = X @ M[: self.n_features, :]
+        if self.fit_intercept:
+            eta = eta + M[self.n_features, :]
+        return eta
+
+    def _transpose_product(self, shard, R):
+        """``X̃ᵀ R / S_j`` for weighted residuals R of shape (n, m), as (d+fi, m)."""
+        xp = get_namespace(shard.X, R)
+        G = shard.X.T @ R
+        if sp.issparse(G):
+            G = G.toarray()
+        if self.fit_intercept:
+            G = xp.concat([G, xp.sum(R, axis=0)[None, :]], axis=0)
+        return G / shard.weight_sum
+
+    # -- the pointwise parts each model family defines ---------------------------
+    @abstractmethod
+    def encode_targets(self, y_index):
+        """NumPy targets Y of shape (n, K) from class indices in ``0..n_classes-1``."""
+
+    @abstractmethod
+    def _loss_residual(self, xp, eta, Y):
+        """Pointwise loss (shape ``eta.shape[:-1]``) and residual ∂ℓ/∂η (``eta.shape``).
+
+        ``eta`` may carry extra leading batch axes after the sample axis,
+        e.g. (n, B, K) for a batch of B trial points.
+        """
+
+    @abstractmethod
+    def _curvature_weights(self, xp, eta):
+        """Curvature weights at margins ``eta`` of shape (n, K)."""
+
+    @abstractmethod
+    def _curvature_apply(self, xp, weights, Z):
+        """Second derivative of ℓ in η applied to directions Z of shape (n, K)."""
+
+    @abstractmethod
+    def _hessian_blocks(self, xp, weights):
+        """Pairs ``((k, l), a_kl)`` with ∂²ℓ/∂η_k∂η_l = a_kl, for k ≤ l."""
+
+    # -- values, gradients, curvature ------------------------------------------
+    def loss_gradient(self, shard, w, eta=None):
+        """Shard objective ``f_j(w)`` and its gradient (one pass over the shard).
+
+        Parameters
+        ----------
+        shard : ShardData
+        w : array of shape (D,)
+        eta : array of shape (n_j, K), optional
+            Margins at ``w`` if already known (saves the product ``X w``).
+
+        Returns
+        -------
+        loss : float
+        gradient : array of shape (D,)
+        """
+        xp = get_namespace(shard.X, w)
+        if eta is None:
+            eta = self.margins(shard.X, w)
+        loss, grad = self.loss_gradient_batch(
+            shard, w, eta, xp.zeros_like(w), xp.zeros_like(eta), xp.zeros(1, dtype=w.dtype)
+        )
+        return float(loss[0]), grad[0, :]
+
+    def loss_gradient_batch(self, shard, w, eta, p, eta_p, alphas):
+        """Objective and gradient at the trial points ``w + α_k p``, all at once.
+
+        For a linear model the margins at every trial point are
+        ``eta + α_k eta_p`` (no pass over X), and all B trial gradients are a
+        single product ``X̃ᵀ R`` with R of shape (n, B·K): one pass over the
+        shard for the whole batch (ALGORITHM.md §2, step 6).
+
+        Parameters
+        ----------
+        shard : ShardData
+        w, p : arrays of shape (D,)
+            Current point and search direction.
+        eta, eta_p : arrays of shape (n_j, K)
+            ``X̃ w`` and ``X̃ p``.
+        alphas : array of shape (B,)
+            Step sizes.
+
+        Returns
+        -------
+        losses : array of shape (B,)
+        gradients : array of shape (B, D)
+        """
+        xp = get_namespace(shard.X, w)
+        n, K = eta.shape
+        B = alphas.shape[0]
+        trial = eta[:, None, :] + alphas[None, :, None] * eta_p[:, None, :]
+        point_loss, residual = self._loss_residual(xp, trial, shard.Y[:, None, :])
+        s = shard.sample_weight
+        losses = (s @ point_loss) / shard.weight_sum  # (B,)
+        R = xp.reshape(s[:, None, None] * residual, (n, B * K))
+        G = self._transpose_product(shard, R)  # (d+fi, B*K)
+        G = xp.permute_dims(xp.reshape(G, (self.n_rows, B, K)), (1, 0, 2))
+        grads = xp.reshape(G, (B, self.n_params))
+        points = w[None, :] + alphas[:, None] * p[None, :]
+        losses = losses + self._penalty_value(xp, points)
+        grads = grads + self._penalised(xp, points)
+        return losses, grads
+
+    def curvature(self, shard, eta):
+        """Curvature of the shard at the point with margins ``eta`` (computed once)."""
+        return Curvature(weights=self._curvature_weights(shard.xp, eta))
+
+    def hessp(self, shard, curvature, v):
+        """Hessian-vector product ``H_j v`` with cached curvature (two passes)."""
+        xp = get_namespace(shard.X, v)
+        Z = self.margins(shard.X, v)
+        R = shard.sample_weight[:, None] * self._curvature_apply(xp, curvature.weights, Z)
+        Hv = xp.reshape(self._transpose_product(shard, R), (self.n_params,))
+        return Hv + self._penalised(xp, v)
+
+    def hessian(self, shard, curvature):
+        """Explicit local Hessian ``H_j`` of shape (D, D), symmetric.
+
+        Built from K(K+1)/2 weighted Gram blocks ``X̃ᵀ diag(s a_kl) X̃ / S_j``
+        accumulated over row blocks, so no copy of X larger than one block is
+        made; the intercept row and column come from column sums.
+        """
+        xp = shard.xp
+        K = self.n_outputs
+        blocks = {}
+        for (k, l), a_kl in self._hessian_blocks(xp, curvature.weights):
+            blocks[k, l] = self._weighted_gram(shard, shard.sample_weight * a_kl)
+            blocks[l, k] = blocks[k, l] if k == l else blocks[k, l].T
+        # H[(i, k), (j, l)] = G_kl[i, j] in the flat C-order layout
+        H4 = xp.stack(
+            [xp.stack([blocks[k, l] for l in range(K)], axis=-1) for k in range(K)],
+            axis=1,
+        )
+        H = xp.reshape(H4, (self.n_params, self.n_params))
+        if self.penalty:
+            diag = self._penalised(xp, xp.ones(self.n_params, dtype=H.dtype))
+            H = H + xp.eye(self.n_params, dtype=H.dtype) * diag[None, :]
+        return H
+
+    def _weighted_gram(self, shard, a):
+        """``X̃ᵀ diag(a) X̃ / S_j`` of shape (d+fi, d+fi)."""
+        X = shard.X
+        xp = shard.xp
+        if sp.issparse(X):
+            gram = (X.T @ X.multiply(a[:, None]).tocsr()).toarray()
+            col = X.T @ a
+        else:
+            d = X.shape[1]
+            gram = xp.zeros((d, d), dtype=a.dtype)
+            for start in range(0, X.shape[0], _GRAM_BLOCK_ROWS):
+                rows = X[start : start + _GRAM_BLOCK_ROWS, :]
+                gram += (rows * a[start : start + _GRAM_BLOCK_ROWS, None]).T @ rows
+            col = a @ X
+        if self.fit_intercept:
+            total = xp.sum(a)
+            top = xp.concat([gram, col[:, None]], axis=1)
+            bottom = xp.concat([col, xp.reshape(total, (1,))])[None, :]
+            gram = xp.concat([top, bottom], axis=0)
+        return gram / shard.weight_sum

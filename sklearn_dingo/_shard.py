@@ -1,0 +1,162 @@
+"""What one shard computes in each round (ALGORITHM.md §2).
+
+Every function here is pure: ``round_*(shard, state, *payload, **static)``
+returns ``(reply, new_state)``. ``payload`` is what the driver broadcasts in
+that round (host NumPy arrays and floats, counted as communication);
+``static`` is configuration fixed for the whole fit. ``reply`` is a tuple of
+host NumPy arrays that the driver π-averages; ``new_state`` stays where the
+shard lives (a Python object in-process, a future on a Dask worker) and is
+handed to the shard's next round.
+
+The state remembers what a later round needs, so that only small vectors
+travel: the margins ``X̃ w`` (so a step updates them in O(n) instead of a pass
+over X), the last search direction and its margins, and the sub-problem
+solver at w_t (its eigendecomposition or cached curvature) together with
+``v_j`` for case 3.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ._array_api import from_numpy, to_numpy
+from ._subproblems import make_solver
+
+
+@dataclass(frozen=True)
+class ShardState:
+    """What a shard keeps between rounds.
+
+    Attributes
+    ----------
+    w : array of shape (D,)
+        Current point w_t.
+    eta : array of shape (n_j, K)
+        Margins ``X̃ w_t``.
+    direction, eta_direction : arrays of shape (D,) and (n_j, K), or None
+        Last search direction p and ``X̃ p`` (set by the line search).
+    solver : ExactSolver or KrylovSolver or None
+        Local sub-problem solver at w_t (set in round A).
+    damped_direction : array of shape (D,) or None
+        v_j of round A, reused by case 3.
+    grad_norm2 : float
+        ‖g_t‖² as broadcast in round A.
+    """
+
+    w: Any
+    eta: Any
+    direction: Any = None
+    eta_direction: Any = None
+    solver: Any = None
+    damped_direction: Any = None
+    grad_norm2: float = float("nan")
+
+
+def _to_shard(shard, vector):
+    return from_numpy(vector, shard.xp, like=shard.sample_weight)
+
+
+def _host(*arrays):
+    return tuple(to_numpy(a) for a in arrays)
+
+
+def step_sizes(first, batch_size, max_steps):
+    """Trial steps ``2^-k`` for ``k = first … min(first + batch_size, max_steps) − 1``."""
+    return [2.0**-k for k in range(first, min(first + batch_size, max_steps))]
+
+
+def initial_round(shard, state, *w0, objective):
+    """Objective and gradient at the starting point (the fit's first reduce).
+
+    ``w0`` is empty for the zero vector (nothing is broadcast), or the
+    broadcast warm start.
+    """
+    xp = shard.xp
+    if w0:
+        w = _to_shard(shard, w0[0])
+        eta = objective.margins(shard.X, w)
+    else:
+        w = xp.zeros(objective.n_params, dtype=shard.sample_weight.dtype)
+        eta = xp.zeros((shard.n_samples, objective.n_outputs), dtype=w.dtype)
+    loss, grad = objective.loss_gradient(shard, w, eta)
+    return (loss, to_numpy(grad)), ShardState(w=w, eta=eta)
+
+
+def round_a(shard, state, grad, step, *, objective, subproblem):
+    """Round trip A: take the accepted step, then return ``(H_j g, H_j^† g, v_j)``.
+
+    Parameters
+    ----------
+    grad : ndarray of shape (D,)
+        g_t, the averaged gradient at w_t.
+    step : float
+        The step size α accepted by the last line search (0 on the first
+        iteration): the shard moves ``w ← w + α p`` and ``X̃w ← X̃w + α X̃p``
+        itself, so w never has to be broadcast.
+    objective : LinearObjective
+    subproblem : SubproblemConfig
+    """
+    w, eta = state.w, state.eta
+    if step:
+        w = w + step * state.direction
+        eta = eta + step * state.eta_direction
+    g = _to_shard(shard, grad)
+    curvature = objective.curvature(shard, eta)
+    solver = make_solver(objective, shard, curvature, subproblem)
+    h = solver.hess_vec(g)
+    u = solver.pinv(g)
+    v = solver.damped(g)
+    new_state = ShardState(
+        w=w,
+        eta=eta,
+        solver=solver,
+        damped_direction=v,
+        grad_norm2=float(g @ g),
+    )
+    return _host(h, u, v), new_state
+
+
+def round_case3(shard, state, hess_grad, *, theta):
+    """Round trip B (case 3): the shard's direction p_j with ⟨p_j, Hg⟩ ≤ −θ‖g‖².
+
+    ``p_j = −v_j`` when that already suffices; otherwise
+    ``p_j = −v_j − λ_j q_j`` with ``q_j = (H_j² + φ²I)⁻¹ Hg`` and
+    ``λ_j = (θ‖g‖² − ⟨v_j, Hg⟩) / ⟨Hg, q_j⟩``, which makes the inequality an
+    equality. A non-finite λ_j yields a non-finite p_j, which the driver
+    reports as its stop reason.
+    """
+    Hg = _to_shard(shard, hess_grad)
+    v = state.damped_direction
+    target = theta * state.grad_norm2
+    v_hg = float(v @ Hg)
+    if v_hg >= target:
+        return _host(-v), state
+    q = state.solver.damped_normal(Hg)
+    lam = (target - v_hg) / float(Hg @ q)
+    return _host(-v - lam * q), state
+
+
+def round_line_search(shard, state, direction, *, objective, batch_size, max_steps):
+    """Round trip C: loss and gradient at the first batch of trial steps along p.
+
+    Computes ``X̃ p`` once (one pass) and keeps p and ``X̃ p`` for the later
+    batches and for the next round A.
+    """
+    p = _to_shard(shard, direction)
+    eta_p = objective.margins(shard.X, p)
+    new_state = replace(state, direction=p, eta_direction=eta_p)
+    return _trial_batch(shard, new_state, 0, objective, batch_size, max_steps), new_state
+
+
+def round_line_search_more(shard, state, first, *, objective, batch_size, max_steps):
+    """Another line-search batch, starting at trial ``first`` (only k is broadcast)."""
+    return _trial_batch(shard, state, int(first), objective, batch_size, max_steps), state
+
+
+def _trial_batch(shard, state, first, objective, batch_size, max_steps):
+    alphas = _to_shard(shard, np.asarray(step_sizes(first, batch_size, max_steps)))
+    losses, grads = objective.loss_gradient_batch(
+        shard, state.w, state.eta, state.direction, state.eta_direction, alphas
+    )
+    return _host(losses, grads)

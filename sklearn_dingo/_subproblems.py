@@ -1,0 +1,183 @@
+"""Local sub-problem solvers of one shard (ALGORITHM.md §3).
+
+Round A asks each shard for three products with its local Hessian H_j at
+the current point, and case 3 for a fourth:
+
+    h_j = H_j g                     (:meth:`hess_vec`)
+    u_j = H_j^† g                   (:meth:`pinv`: minimum-norm least squares)
+    v_j = (H_j² + φ² I)⁻¹ H_j g      (:meth:`damped`: argmin ‖H_j x − g‖² + φ²‖x‖²)
+    q_j = (H_j² + φ² I)⁻¹ r          (:meth:`damped_normal`)
+
+:class:`ExactSolver` takes one symmetric eigendecomposition of the explicit
+H_j, after which every product is a diagonal scaling; :class:`KrylovSolver`
+needs only Hessian-vector products with the cached curvature (MINRES-QLP,
+LSMR and CG). :func:`make_solver` picks one by a cost estimate.
+"""
+
+from dataclasses import dataclass
+
+from ._array_api import get_namespace
+from ._linalg import cg, lsmr, minres_qlp
+
+SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
+
+# Cost model of "auto", in units of one multiply-add, calibrated by
+# benchmarks/subproblem_crossover.py on a 2-core machine (see that script's
+# docstring for the measurement). An explicit Hessian costs one weighted Gram
+# product per curvature block; the eigendecomposition ~EIGH_FLOPS·D³; a
+# Krylov round A costs a number of Hessian-vector products, each two passes
+# over the shard.
+EXACT_GRAM_COST = 1.0
+EXACT_EIGH_COST = 20.0
+KRYLOV_HESSP_PER_SOLVE = 2.5
+
+
+@dataclass(frozen=True)
+class SubproblemConfig:
+    """How a shard solves its sub-problems.
+
+    Parameters
+    ----------
+    method : {"auto", "exact", "krylov"}
+        ``"exact"``: eigendecomposition of the explicit local Hessian;
+        ``"krylov"``: matrix-free MINRES-QLP / LSMR / CG; ``"auto"``: the one
+        with the smaller estimated cost on this shard.
+    phi : float
+        The damping φ > 0 of the regularised sub-problems.
+    rtol : float
+        Relative tolerance of the Krylov solvers.
+    max_iter : int
+        Iteration cap of each Krylov solve; at the cap the last iterate is
+        used (the driver's case tests guard inexact directions).
+    rcond : float or None
+        Eigenvalues with ``|λ| ≤ rcond · max|λ|`` count as zero in ``H_j^†``;
+        ``None`` means ``D`` times the machine epsilon, as ``scipy.linalg.pinvh``.
+    """
+
+    method: str = "auto"
+    phi: float = 1e-6
+    rtol: float = 1e-4
+    max_iter: int = 50
+    rcond: float | None = None
+
+    def __post_init__(self):
+        if self.method not in SUBPROBLEM_METHODS:
+            raise ValueError(
+                f"subproblem_solver must be one of {SUBPROBLEM_METHODS}, got {self.method!r}."
+            )
+
+
+class ExactSolver:
+    """Sub-problems by one eigendecomposition ``H_j = Q Λ Qᵀ``.
+
+    Parameters
+    ----------
+    H : array of shape (D, D)
+        Symmetric local Hessian.
+    phi : float
+    rcond : float or None
+        Cut-off of the pseudo-inverse, see :class:`SubproblemConfig`.
+    """
+
+    def __init__(self, H, phi, rcond=None):
+        xp = get_namespace(H)
+        self._xp = xp
+        self.eigenvalues, self.eigenvectors = xp.linalg.eigh(H)
+        D = H.shape[0]
+        if rcond is None:
+            rcond = D * xp.finfo(H.dtype).eps
+        lam = self.eigenvalues
+        cutoff = rcond * float(xp.max(xp.abs(lam)))
+        kept = xp.abs(lam) > cutoff
+        self._inverse = xp.where(kept, 1.0 / xp.where(kept, lam, 1.0), 0.0)
+        damped = lam * lam + phi * phi
+        self._damped = lam / damped
+        self._damped_normal = 1.0 / damped
+
+    def _scale(self, factors, r):
+        Q = self.eigenvectors
+        return Q @ (factors * (r @ Q))
+
+    def hess_vec(self, g):
+        return self._scale(self.eigenvalues, g)
+
+    def pinv(self, g):
+        return self._scale(self._inverse, g)
+
+    def damped(self, g):
+        return self._scale(self._damped, g)
+
+    def damped_normal(self, r):
+        return self._scale(self._damped_normal, r)
+
+
+class KrylovSolver:
+    """Matrix-free sub-problems from Hessian-vector products.
+
+    Parameters
+    ----------
+    hessp : callable
+        ``v -> H_j v`` with the curvature of the current point cached.
+    phi, rtol, max_iter
+        See :class:`SubproblemConfig`.
+    """
+
+    def __init__(self, hessp, phi, rtol, max_iter):
+        self.hess_vec = hessp
+        self.phi = phi
+        self.rtol = rtol
+        self.max_iter = max_iter
+
+    def pinv(self, g):
+        return minres_qlp(self.hess_vec, g, rtol=self.rtol, maxiter=self.max_iter).x
+
+    def damped(self, g):
+        # LSMR with damp = φ solves the stacked problem [H; φI] x ≈ [g; 0]
+        return lsmr(
+            self.hess_vec, g, damp=self.phi, atol=self.rtol, btol=self.rtol, maxiter=self.max_iter
+        ).x
+
+    def damped_normal(self, r):
+        phi2 = self.phi * self.phi
+
+        def normal_matvec(x):
+            return self.hess_vec(self.hess_vec(x)) + phi2 * x
+
+        return cg(normal_matvec, r, rtol=self.rtol, maxiter=self.max_iter).x
+
+
+def estimated_costs(objective, shard, config):
+    """Estimated multiply-adds of round A on one shard: ``(exact, krylov)``.
+
+    Exact: one weighted Gram product per curvature block (``n_blocks · nnz ·
+    (d+1)``) plus the eigendecomposition (``D³``). Krylov: three solves of at
+    most ``max_iter`` iterations (LSMR's two products per iteration counted),
+    each Hessian-vector product two passes over the shard's entries for each
+    of the K output columns.
+    """
+    K = objective.n_outputs
+    D = objective.n_params
+    n_blocks = K * (K + 1) // 2
+    exact = EXACT_GRAM_COST * n_blocks * shard.nnz * objective.n_rows + EXACT_EIGH_COST * D**3
+    hessp = 2.0 * K * shard.nnz + D
+    krylov = KRYLOV_HESSP_PER_SOLVE * config.max_iter * hessp * 4
+    return exact, krylov
+
+
+def choose_method(objective, shard, config):
+    """``"exact"`` or ``"krylov"`` for this shard under ``config.method``."""
+    if config.method != "auto":
+        return config.method
+    exact, krylov = estimated_costs(objective, shard, config)
+    return "exact" if exact <= krylov else "krylov"
+
+
+def make_solver(objective, shard, curvature, config):
+    """The sub-problem solver of ``shard`` at the point whose curvature is given."""
+    if choose_method(objective, shard, config) == "exact":
+        return ExactSolver(objective.hessian(shard, curvature), config.phi, config.rcond)
+
+    def hessp(v):
+        return objective.hessp(shard, curvature, v)
+
+    return KrylovSolver(hessp, config.phi, config.rtol, config.max_iter)
