@@ -21,15 +21,20 @@ from ._linalg import cg, lsmr, minres_qlp
 
 SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
 
-# Cost model of "auto", in units of one multiply-add, calibrated by
-# benchmarks/subproblem_crossover.py on a 2-core machine (see that script's
-# docstring for the measurement). An explicit Hessian costs one weighted Gram
-# product per curvature block; the eigendecomposition ~EIGH_FLOPS·D³; a
-# Krylov round A costs a number of Hessian-vector products, each two passes
-# over the shard.
-EXACT_GRAM_COST = 1.0
-EXACT_EIGH_COST = 20.0
-KRYLOV_HESSP_PER_SOLVE = 2.5
+# Cost model of "auto", in units of one multiply-add of a BLAS-3 symmetric
+# rank-k update, measured on one core by benchmarks/subproblem_crossover.py:
+# - an eigendecomposition costs about EIGH_COST·D³ (6.5 at D = 1,000-2,000,
+#   12-18 below D = 500);
+# - a pass over X in a Hessian-vector product is memory-bound, about
+#   PASS_PENALTY times slower per multiply-add than the Gram update
+#   (2.5 in cache, 18 for a 100 MB shard);
+# - a round A takes about HESSP_PER_ROUND Hessian-vector products (counted
+#   over whole fits: 22 on a well-conditioned binary problem, 75-125 on
+#   breast cancer, digits and the 10-class reference problem, and the cap
+#   3·max_iter on badly scaled features).
+EIGH_COST = 8.0
+PASS_PENALTY = 10.0
+HESSP_PER_ROUND = 60.0
 
 
 @dataclass(frozen=True)
@@ -147,20 +152,21 @@ class KrylovSolver:
 
 
 def estimated_costs(objective, shard, config):
-    """Estimated multiply-adds of round A on one shard: ``(exact, krylov)``.
+    """Estimated cost of round A on one shard: ``(exact, krylov)``.
 
-    Exact: one weighted Gram product per curvature block (``n_blocks · nnz ·
-    (d+1)``) plus the eigendecomposition (``D³``). Krylov: three solves of at
-    most ``max_iter`` iterations (LSMR's two products per iteration counted),
-    each Hessian-vector product two passes over the shard's entries for each
-    of the K output columns.
+    Exact: one symmetric Gram update per curvature block
+    (``K(K+1)/2 · nnz · (d+1)``) plus the eigendecomposition
+    (``EIGH_COST · D³``). Krylov: ``HESSP_PER_ROUND`` Hessian-vector products
+    (at most the solvers' caps), each two memory-bound passes over the
+    shard's entries per output column. The units are those of the constants
+    above; only the ratio matters.
     """
     K = objective.n_outputs
     D = objective.n_params
     n_blocks = K * (K + 1) // 2
-    exact = EXACT_GRAM_COST * n_blocks * shard.nnz * objective.n_rows + EXACT_EIGH_COST * D**3
-    hessp = 2.0 * K * shard.nnz + D
-    krylov = KRYLOV_HESSP_PER_SOLVE * config.max_iter * hessp * 4
+    exact = n_blocks * shard.nnz * objective.n_rows + EIGH_COST * D**3
+    n_hessp = min(HESSP_PER_ROUND, 3 * config.max_iter + 1)
+    krylov = n_hessp * PASS_PENALTY * 2.0 * K * shard.nnz
     return exact, krylov
 
 

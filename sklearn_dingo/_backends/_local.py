@@ -20,11 +20,13 @@ def row_block_view(X, start, stop):
     """
     if sp.issparse(X):
         lo, hi = X.indptr[start], X.indptr[stop]
-        return sp.csr_matrix(
-            (X.data[lo:hi], X.indices[lo:hi], X.indptr[start : stop + 1] - lo),
-            shape=(stop - start, X.shape[1]),
-            copy=False,
-        )
+        block = sp.csr_matrix((stop - start, X.shape[1]), dtype=X.dtype)
+        # Assigned after construction: the constructor would prune (copy)
+        # slices much smaller than their base arrays.
+        block.data = X.data[lo:hi]
+        block.indices = X.indices[lo:hi]
+        block.indptr = X.indptr[start : stop + 1] - lo
+        return block
     return X[start:stop, ...]
 
 

@@ -2,7 +2,15 @@
 
 import math
 
-from ._result import KrylovResult, _check_maxiter, _dot, _norm, _prepare_rhs, _sym_ortho, _zeros_like_rhs
+from ._result import (
+    KrylovResult,
+    _check_maxiter,
+    _dot,
+    _norm,
+    _prepare_rhs,
+    _sym_ortho,
+    _zeros_like_rhs,
+)
 
 __all__ = ["minres_qlp"]
 
@@ -40,18 +48,19 @@ def minres_qlp(
 ):
     """Minimum-norm solution of a symmetric, possibly singular, system.
 
-    MINRES-QLP solves ``(A - shift I) x = b`` for symmetric ``A``. When the
-    shifted matrix is singular and the system inconsistent it returns the
-    minimum-norm least-squares solution ``pinv(A - shift I) @ b``, which
+    MINRES-QLP [1]_ solves ``(A - shift I) x = b`` for symmetric ``A``. When
+    the shifted matrix is singular and the system incompatible it returns
+    the minimum-norm least-squares solution ``pinv(A - shift I) @ b``, which
     MINRES (and ``scipy.sparse.linalg.minres``) does not. The iteration is
     that of the authors' reference implementation [2]_ without
     preconditioner: Lanczos tridiagonalisation ``T_k``, a QR factorisation
     of ``T_k`` by left reflections ``Q_k`` followed by an LQ factorisation of
-    the triangular factor by right reflections ``P_k`` (so ``T_k = Q L P``),
-    and cheap MINRES updates of ``x`` while ``T_k`` is well conditioned,
-    switching permanently to QLP updates once the condition estimate
-    reaches ``trancond``. Variable names follow [2]_ so the code can be
-    checked against it.
+    the triangular factor by right reflections ``P_k`` (``T_k = Q_k^T L_k
+    P_k``), with cheap MINRES updates of ``x`` while ``T_k`` is well
+    conditioned and QLP updates, ``x_k = W_k u_k`` with ``L_k u_k = Q_k
+    beta_1 e_1`` and orthonormal ``W_k = V_k P_k^T``, from the first
+    iteration at which the condition estimate reaches ``trancond`` on.
+    Variable names follow [2]_ so that the code can be checked against it.
 
     Parameters
     ----------
@@ -65,19 +74,24 @@ def minres_qlp(
         (a solution of a compatible system) or when
         ``||A r|| / (||A|| ||r||) <= rtol`` (a least-squares solution of an
         incompatible one), with ``r = b - (A - shift I) x`` and ``||A||``,
-        ``||r||``, ``||A r||`` recurred estimates.
+        ``||r||``, ``||A r||`` recurred estimates. On incompatible systems
+        the second ratio cannot be driven much below about ``1e-9`` in double
+        precision (Lanczos loses orthogonality); smaller values end the solve
+        on ``"max_xnorm"`` with the best truncated iterate (see Notes).
     maxiter : int, default=None
         Iteration cap; ``None`` means ``4 * n`` as in [2]_ (finite-precision
         Lanczos may need more than ``n`` steps).
     shift : float, default=0.0
         Solve with ``A - shift I`` in place of ``A``.
     callback : callable, default=None
-        Called as ``callback(x)`` after every iteration with the new iterate.
+        Called as ``callback(x)`` after every iteration with the current
+        (untruncated) iterate.
     maxxnorm : float, default=1e7
-        Upper bound on ``||x||``: iterations stop with ``"max_xnorm"`` when
-        it would be exceeded, which on singular incompatible systems guards
-        against the growth of ``x`` along the null space. Clipped at
-        ``1/eps``. Raise it when the solution is legitimately large.
+        Upper bound on ``||x||`` (clipped at ``1/eps``). On a system that
+        looks incompatible, the component that would take ``||x||`` past it
+        is dropped and the solve stops with ``"max_xnorm"``; this is what
+        stops the growth of ``x`` along the null space. Raise it when the
+        solution is legitimately larger.
     acondlim : float, default=1e15
         Stop when the estimate of ``cond(A - shift I)`` exceeds this (it is
         also capped at ``0.1/eps``).
@@ -88,39 +102,79 @@ def minres_qlp(
     Returns
     -------
     result : KrylovResult
-        ``residual_norm`` is ``||b - (A - shift I) x||`` recomputed with one
+        ``residual_norm`` is ``||b - (A - shift I) x||``, recomputed with one
         extra ``matvec`` at exit. ``n_iter`` follows [2]_: it is one less than
         the number of products with ``A`` when the last iteration only served
         to confirm a least-squares, ``max_xnorm`` or ``acondlim`` stop.
-        ``reason`` is one of (codes of [2]_ in brackets)
+        ``reason`` is one of (``istop`` code of [2]_ in brackets)
 
-        - ``"zero_rhs"``: ``b == 0``; ``x = 0`` [3].
+        - ``"zero_rhs"``: ``b == 0``; ``x = 0`` (3).
         - ``"converged"``: ``x`` solves the (possibly singular) compatible
-          system to ``rtol`` [4].
-        - ``"converged_eps"``: same with ``rtol`` at machine precision [5].
-        - ``"least_squares"``: ``x`` is a least-squares solution of an
-          incompatible system to ``rtol``; being built in the Krylov space of
-          ``b`` with the QLP truncation it is the minimum-norm one [6].
-        - ``"least_squares_eps"``: same at machine precision [7].
-        - ``"eigenvector"``: ``||A|| ||x|| eps >= ||b||``, i.e. ``x`` is
-          numerically a null vector direction [2].
-        - ``"max_xnorm"``: ``||x||`` reached ``maxxnorm`` [12].
-        - ``"acondlim"``: the condition estimate reached ``acondlim`` [13].
-        - ``"singular_or_inconsistent"``: ``T_k`` became numerically singular
-          (the system looks singular and inconsistent) before the
-          least-squares test was met; ``x`` is the truncated QLP iterate [14].
-        - ``"invariant_subspace"``: the Lanczos vector vanished (``beta_{k+1}
-          <= eps ||A||``), so the Krylov space is invariant and ``x`` is the
-          best it holds [1].
-        - ``"max_iter"``: ``maxiter`` iterations were done [8].
+          system to ``rtol`` (4).
+        - ``"converged_eps"``: same with ``rtol`` at machine precision (5).
+        - ``"least_squares"``: the system looks incompatible and the
+          truncated ``x`` is a least-squares solution to ``rtol``; it is the
+          minimum-norm one up to the accuracy of the Lanczos process (6).
+        - ``"least_squares_eps"``: same at machine precision (7).
+        - ``"eigenvector"``: ``||A|| ||x|| eps >= ||b||``; ``x`` is
+          numerically along a null vector (2).
+        - ``"max_xnorm"``: ``||x||`` reached ``maxxnorm`` (12).
+        - ``"acondlim"``: the condition estimate reached ``acondlim`` (13).
+        - ``"singular_or_inconsistent"``: ``gamma_k``, the last diagonal of
+          ``L_k``, vanished (``<= eps ||A||``): the system is numerically
+          singular and looks incompatible, but the least-squares test was
+          not met (14).
+        - ``"invariant_subspace"``: the Lanczos vector vanished
+          (``beta_{k+1} <= eps ||A||``), so the Krylov space is invariant and
+          ``x`` is the best it holds (1).
+        - ``"max_iter"``: ``maxiter`` iterations were done (8).
 
     Notes
     -----
-    Departures from [2]_, all for scale invariance or robustness: the
-    tests for a vanishing ``gamma_k`` and ``beta_{k+1}`` use
-    ``eps * ||A||`` rather than an absolute ``eps``; a MINRES step whose
-    ``gamma_k`` is that small is taken as a QLP step instead of being
-    skipped; machine precision is that of the dtype of ``b``.
+    Least squares and the minimum norm. On an incompatible singular system
+    the iterate ``x_k = W_k u_k`` grows along the null space as ``gamma_k``
+    (the last diagonal of ``L_k``, which by the rank-revealing property of
+    the QLP factorisation tracks the smallest singular value of ``T_k``)
+    goes to zero; the minimum-norm solution is approached by the truncated
+    iterate ``x_k - u_k w_k``. The reference code truncates only when
+    ``||x||`` would pass ``maxxnorm`` and otherwise returns ``x_k``, which
+    can be far from ``pinv(A) b``. Here the least-squares test is applied
+    to the truncated iterate and that iterate is returned: its projected
+    residual is ``Q_k^T [g e_k; phi_k]`` with ``g = gamma_k u_k``, so
+    ``||r_t||^2 = phi_k^2 + g^2`` and, from the quantities of step
+    ``k + 1``, ``||A r_t||^2 = g^2 ||e_k^T L_k||^2 + (phi_k gbar_{k+1} +
+    g delta_{k+1})^2 + (phi_k dbar_{k+2} + g epsilon_{k+2})^2`` (for
+    ``g = 0`` the reference's ``||A r_k||``). Like the reference's test it
+    is one step late, except that the current iterate is also assessed with
+    ``alpha_{k+1}, beta_{k+2} <= ||A||``, which is exact when the Krylov
+    space becomes invariant. When the solve ends on ``"max_xnorm"``,
+    ``"acondlim"``, ``"singular_or_inconsistent"`` or
+    ``"invariant_subspace"`` for a system that looks incompatible, the
+    truncated iterate with the smallest such ``||A r|| / (||A|| ||r||)`` is
+    returned.
+
+    Other departures from [2]_: a system "looks incompatible" once
+    ``||A r|| / (||A|| ||r||) < ||r|| / ||b||`` has held (the reference
+    compares with ``||r|| / (||A|| ||x|| + ||b||)``, which itself decays as
+    ``x`` grows along the null space), and from then on the
+    compatible-system test also requires ``||r|| <= rtol ||b||``, since
+    ``||r|| / (||A|| ||x|| + ||b||)`` is small for any large enough ``x``;
+    the tests for a vanishing ``gamma_k`` and ``beta_{k+1}``
+    use ``eps ||A||`` instead of an absolute ``eps``; the switch to QLP
+    updates also happens when the current step alone has
+    ``||A|| / gamma_k >= trancond`` (the reference looks at the previous
+    step only, so a sudden near-singular step would enter ``x`` through a
+    huge MINRES direction); the truncated iterate is formed directly, not
+    by subtracting ``u_k w_k`` from ``x_k``; ``||r||`` of an iterate whose
+    ``u_k`` was dropped is ``sqrt(phi_k^2 + g^2)``; machine precision is
+    that of the dtype of ``b``.
+
+    Accuracy: on compatible systems ``x`` converges to ``pinv(A) b`` at the
+    rate of MINRES. On incompatible ones the distance to ``pinv(A) b`` is
+    limited by the loss of orthogonality of the Lanczos vectors, typically
+    to relative errors around ``1e-9`` to ``1e-7`` in double precision
+    (LSMR, whose iterates stay in the range of ``A``, gets closer). At
+    ``"max_iter"`` the last, untruncated iterate is returned, as in [2]_.
 
     References
     ----------
@@ -131,7 +185,7 @@ def minres_qlp(
     .. [2] S.-C. T. Choi and M. A. Saunders, "Algorithm 937: MINRES-QLP for
        symmetric and Hermitian linear equations and least-squares problems",
        ACM Trans. Math. Softw. 40(2), 16:1-16:12, 2014 (Fortran 90
-       ``minresqlpModule.f90`` and Matlab ``minresQLP.m``).
+       ``minresqlpModule.f90``; Matlab ``minresQLP.m``).
        https://doi.org/10.1145/2527267
     .. [3] S.-C. T. Choi, "Iterative methods for singular linear equations and
        least-squares problems", PhD thesis, ICME, Stanford University, 2006.
@@ -160,7 +214,6 @@ def minres_qlp(
     xl2norm = 0.0
     Anorm = 0.0
     Acond = 1.0
-    relresl = 0.0
     relAresl = 0.0
     xl2 = x
 
@@ -190,6 +243,16 @@ def minres_qlp(
     w = _zeros_like_rhs(xp, b, n)
     wl = w
     wl2 = w
+    # xt: the truncated iterate x_k - u_k w_k (see Notes), formed directly
+    # rather than by subtracting u_k w_k from x_k, which can be huge.
+    xt = None
+    likeLS = False
+    seenLS = False
+    x_stale = False
+    # (g, phi, ||row k of L_k||, xt) of the previous iteration.
+    prev = None
+    x_best = None
+    best_relAres = math.inf
 
     while istop == flag0:
         itn += 1
@@ -265,12 +328,14 @@ def minres_qlp(
         if itn > 1:
             ul = (taul - etal * ul3 - veplnl * ul2) / gamal
         xnorm_tmp = math.sqrt(xl2norm**2 + ul2**2 + ul**2)
+        # g = gama_k u_k: the part of the projected right-hand side carried
+        # by the last direction, whether or not u_k is kept.
+        g = tau - eta * ul2 - vepln * ul
         if abs(gama) > small:
-            u = (tau - eta * ul2 - vepln * ul) / gama
+            u = g / gama
             # Only cap ||x|| when the problem behaves like a least-squares
             # one; a compatible system may legitimately need a large x.
-            likeLS = relAresl < relresl
-            if likeLS and math.hypot(xnorm_tmp, u) > maxxnorm:
+            if seenLS and math.hypot(xnorm_tmp, u) > maxxnorm:
                 u = 0.0
                 istop = 12
         else:
@@ -281,16 +346,25 @@ def minres_qlp(
         xl2norm = math.hypot(xl2norm, ul2)
         xnorm = math.sqrt(xl2norm**2 + ul**2 + u**2)
 
-        if Acond < trancond and istop == flag0 and QLPiter == 0 and gama_tmp > small:
+        # The reference switches on the condition estimate of the previous
+        # step; also checking this step's gamma keeps a sudden near-singular
+        # step out of the MINRES update, whose direction would blow up.
+        minres_ok = gama_tmp > small and max(Anorm, pnorm) < trancond * gama_tmp
+        if Acond < trancond and istop == flag0 and QLPiter == 0 and minres_ok:
             # MINRES update: w_k = (v_k - epln_k w_{k-2} - dlta_k w_{k-1}) / gamma_k.
             wl2 = wl
             wl = w
             w = (v - epln * wl2 - dlta_QLP * wl) * (1.0 / gama_tmp)
             if xnorm < maxxnorm:
-                x = x + tau * w
+                # The last QLP direction is gama_k times the last MINRES
+                # direction (W_k = D_k L_k), so x_k = xt + g w.
+                xt = x + (tau - g) * w
+                x = xt + g * w
             else:
                 istop = 12
                 lastiter = True
+                xt = None
+                x_stale = True  # x is still x_{k-1}
         else:
             # MINRES-QLP update: W_k = V_k P_k, x_k = x_{k-2}^(2) + W_k u_k
             # with only the last three columns of W_k and u_k changing.
@@ -324,7 +398,8 @@ def minres_qlp(
                 w = sr1 * wl - cr1 * w
                 wl = v
             xl2 = xl2 + ul2 * wl2
-            x = xl2 + ul * wl + u * w
+            xt = xl2 + ul * wl
+            x = xt + u * w if u != 0.0 else xt
 
         # Next right reflection P_{k-1,k+1} annihilates epln_{k+1}.
         gamal_tmp = gamal
@@ -347,26 +422,79 @@ def minres_qlp(
             gminl = gmin
             gmin = min(gminl2, gamal, abs_gama)
         Acond = _safe_div(Anorm, gmin)
-        relresl = relres
-        if istop != 14:
-            rnorm = phi
+        # With u_k dropped, x is the truncated iterate, whose residual is
+        # sqrt(phi_k^2 + g^2) (the reference keeps the previous rnorm).
+        rnorm = math.hypot(phi, g) if u == 0.0 and istop in (12, 14) else phi
         relres = rnorm / (Anorm * xnorm + beta1)
         # ||A r_{k-1}|| = ||r_{k-1}|| ||[gbar_k, dbar_{k+1}]||, known one
         # step late.
         rootl = math.hypot(gbar, dltan)
         relAresl = _safe_div(rootl, Anorm)
 
+        # Least-squares quality of the truncated iterate xt = x_k - u_k w_k
+        # (see Notes). Its projected residual is Q_k^T [g e_k; phi_k], so
+        # ||r_t||^2 = phi_k^2 + g^2 and, once step k + 1 is known,
+        # ||A r_t||^2 = g^2 ||row k of L_k||^2 + (phi_k gbar_{k+1}
+        #   + g dlta_{k+1})^2 + (phi_k dbar_{k+2} + g epln_{k+2})^2,
+        # which for g = 0 is the reference's ||A r_k|| = ||r_k|| rootl.
+        relAres_t = math.inf
+        x_t = None
+        current_t = False
+        if prev is not None:
+            g_p, phi_p, lrow_p, xt_p = prev
+            Ar_t = math.sqrt(
+                (g_p * lrow_p) ** 2
+                + (phi_p * gbar + g_p * dlta_QLP) ** 2
+                + (phi_p * dltan + g_p * eplnn) ** 2
+            )
+            relAres_t = _safe_div(Ar_t, Anorm * math.hypot(phi_p, g_p))
+            x_t = xt_p
+        lrow = math.sqrt(eta * eta + vepln * vepln + gama * gama)
+        if not x_stale:
+            # The current truncated iterate, with |alpha_{k+1}| and
+            # beta_{k+2} bounded by ||A||: decisive when beta_{k+1} -> 0
+            # (the Krylov space becomes invariant), where it is exact.
+            rk1 = abs(sn * g - cs * phi)
+            Ar_c = math.sqrt(
+                (g * lrow) ** 2
+                + (abs(dltan * (cs * g + sn * phi)) + Anorm * rk1) ** 2
+                + (Anorm * rk1) ** 2
+            )
+            relAres_c = _safe_div(Ar_c, Anorm * math.hypot(phi, g))
+            if relAres_c <= relAres_t:
+                relAres_t = relAres_c
+                x_t = xt
+                current_t = True
+            else:
+                current_t = False
+        prev = None if x_stale else (g, phi, lrow, xt)
+        # Incompatible systems keep ||r|| / ||b|| away from zero while
+        # ||A r|| vanishes. Unlike the reference's relAresl < relresl, this
+        # does not flip when x grows along the null space and deflates relres.
+        likeLS = relAresl < rnorm / beta1
+        # Once x grows along the null space, relAresl itself degrades and
+        # likeLS can flip back; incompatibility is a property of the system.
+        seenLS = seenLS or likeLS
+        if likeLS and relAres_t < best_relAres:
+            best_relAres = relAres_t
+            x_best = x_t
+
         epsx = Anorm * xnorm * eps
         if istop == flag0 or istop == 14:
             t1 = relres
-            t2 = relAresl
-        if t1 <= eps:
+            t2 = relAres_t
+        # relres is a backward error: on an incompatible system it also falls
+        # as x grows along the null space, so once the system has looked
+        # incompatible a compatible solution must also have a small ||r||.
+        if x_stale:
+            pass  # the MINRES step was refused, x is x_{k-1}: keep max_xnorm
+        elif t1 <= eps and (not seenLS or rnorm <= eps * beta1):
             istop = 5
         elif t2 <= eps:
             istop = 7
-        elif relres <= rtol:
+        elif relres <= rtol and (not seenLS or rnorm <= rtol * beta1):
             istop = 4
-        elif relAresl <= rtol:
+        elif relAres_t <= rtol:
             istop = 6
         elif epsx >= beta1:
             istop = 2
@@ -382,7 +510,14 @@ def minres_qlp(
         if callback is not None:
             callback(x)
 
-    if istop in (6, 7, 12, 13):
+    if istop in (6, 7):
+        x = x_t
+    elif istop in (1, 12, 13, 14) and seenLS and x_best is not None:
+        # Stopped without meeting the least-squares test on a problem that
+        # looks incompatible: the best truncated iterate seen is closer to
+        # the minimum-length solution than the last one.
+        x = x_best
+    if istop in (6, 7) and not current_t or istop in (12, 13):
         lastiter = True
     if lastiter:
         # The stop was decided from quantities of iteration k - 1.

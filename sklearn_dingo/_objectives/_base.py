@@ -294,19 +294,28 @@ class LinearObjective(ABC):
         return H
 
     def _weighted_gram(self, shard, a):
-        """``X̃ᵀ diag(a) X̃ / S_j`` of shape (d+fi, d+fi)."""
+        """``X̃ᵀ diag(a) X̃ / S_j`` of shape (d+fi, d+fi), for ``a`` of one sign.
+
+        Every curvature block has weights of one sign (σσ and P_k(1−P_k) are
+        non-negative, −P_kP_l non-positive), so the Gram product is ``±AᵀA``
+        with ``A = X̃ diag(√|a|)``, which BLAS computes as a symmetric rank-k
+        update at half the cost of a general product.
+        """
         X = shard.X
         xp = shard.xp
+        sign = -1.0 if float(xp.sum(a)) < 0 else 1.0
+        root = xp.sqrt(xp.abs(a))
         if sp.issparse(X):
-            gram = (X.T @ X.multiply(a[:, None]).tocsr()).toarray()
-            col = X.T @ a
+            A = X.multiply(root[:, None]).tocsr()
+            gram = (A.T @ A).toarray()
         else:
             d = X.shape[1]
             gram = xp.zeros((d, d), dtype=a.dtype)
             for start in range(0, X.shape[0], _GRAM_BLOCK_ROWS):
-                rows = X[start : start + _GRAM_BLOCK_ROWS, :]
-                gram += (rows * a[start : start + _GRAM_BLOCK_ROWS, None]).T @ rows
-            col = a @ X
+                A = X[start : start + _GRAM_BLOCK_ROWS, :] * root[start : start + _GRAM_BLOCK_ROWS, None]
+                gram += A.T @ A
+        gram = sign * gram
+        col = a @ X
         if self.fit_intercept:
             total = xp.sum(a)
             top = xp.concat([gram, col[:, None]], axis=1)

@@ -1,0 +1,98 @@
+"""Where the exact (eigendecomposition) and Krylov sub-problem paths cross.
+
+Times one-shard fits (every iteration's round A, case test and line search)
+for both methods over a grid of shard sizes and parameter dimensions, for
+the binary and the softmax objective, and prints the measured ratio of
+seconds per iteration beside the ratio the "auto" cost model predicts. The cost model's constants in
+``sklearn_dingo/_subproblems.py`` were fitted to this table.
+
+Also times whole in-process fits per iteration on the 50,000 x 500 binary
+problem of issue 2 for both methods and for "auto".
+
+Run: ``python benchmarks/subproblem_crossover.py [--quick]``
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from sklearn_dingo._backends import LocalBackend
+from sklearn_dingo._driver import DingoConfig, dingo
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
+from sklearn_dingo._subproblems import SubproblemConfig, estimated_costs
+
+
+def make_shard(n, d, K, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) / np.sqrt(d)
+    w_true = rng.standard_normal((d, max(K, 2))) * 3
+    y = np.argmax(X @ w_true + rng.gumbel(size=(n, max(K, 2))), axis=1)
+    s = np.ones(n)
+    if K == 1:
+        obj = BinaryLogistic(n_features=d, fit_intercept=True, C=1.0, total_weight=4 * n)
+        y = (y == 1).astype(int)
+    else:
+        obj = MultinomialSoftmax(n_features=d, n_classes=K, fit_intercept=True, C=1.0, total_weight=4 * n)
+    return obj, ShardData(X, obj.encode_targets(y), s, float(n))
+
+
+def time_per_iteration(obj, shard, method):
+    """Seconds per DINGO iteration of a one-shard fit (Newton-MR) to ‖g‖ ≤ 1e-8."""
+    backend = LocalBackend([shard])
+    config = DingoConfig(tol=1e-8, max_iter=200, subproblem=SubproblemConfig(method=method))
+    t0 = time.perf_counter()
+    result = dingo(backend, obj, config)
+    backend.close()
+    return (time.perf_counter() - t0) / max(result.n_iter, 1), result.n_iter
+
+
+def crossover_table(quick):
+    sizes = [(2000, 50), (2000, 200), (5000, 100), (5000, 400), (20000, 200), (5000, 1000), (20000, 1000)]
+    if quick:
+        sizes = [(2000, 50), (2000, 200)]
+    print("Seconds per iteration of a one-shard fit to |g| <= 1e-8, one BLAS thread")
+    print("objective    n_j     d     D  exact_s/it (its)  krylov_s/it (its)  measured exact/krylov  model exact/krylov  auto")
+    for K in (1, 10):
+        for n, d in sizes:
+            if K == 10:
+                d = max(10, d // 10)
+            obj, shard = make_shard(n, d, K)
+            te, ie = time_per_iteration(obj, shard, "exact")
+            tk, ik = time_per_iteration(obj, shard, "krylov")
+            ce, ck = estimated_costs(obj, shard, SubproblemConfig())
+            auto = "exact" if ce <= ck else "krylov"
+            name = "binary" if K == 1 else "softmax10"
+            print(
+                f"{name:<10} {n:>5} {d:>5} {obj.n_params:>5} {te:>11.4f} ({ie:>3}) {tk:>12.4f} ({ik:>3})"
+                f" {te / tk:>22.2f} {ce / ck:>19.2f}  {auto}"
+            )
+
+
+def per_iteration(quick):
+    from sklearn_dingo import DingoLogisticRegression
+
+    n, d = (10000, 100) if quick else (50000, 500)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    y = (X @ rng.standard_normal(d) / np.sqrt(d) + 0.5 * rng.standard_normal(n) > 0).astype(int)
+    print(f"\nWhole fit, binary {n} x {d}, C=1, tol=1e-8, default n_shards (time per iteration, median of 3)")
+    for method in ("exact", "krylov", "auto"):
+        per_iter = []
+        for _ in range(3):
+            est = DingoLogisticRegression(C=1.0, tol=1e-8, subproblem_solver=method)
+            t0 = time.perf_counter()
+            est.fit(X, y)
+            per_iter.append((time.perf_counter() - t0) / est.n_iter_)
+        print(f"  {method:<7} {statistics.median(per_iter):8.3f} s/iteration  ({est.n_iter_} iterations, {est.n_communication_rounds_} rounds)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    args = parser.parse_args()
+    with threadpool_limits(limits=1, user_api="blas"):
+        crossover_table(args.quick)
+    per_iteration(args.quick)

@@ -1,0 +1,436 @@
+"""The Dask backend: same numbers as in-process, little traffic, survives lost workers."""
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+psutil = pytest.importorskip("psutil")
+
+import dask  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+from sklearn_dingo._backends import LocalBackend, split_rows  # noqa: E402
+from sklearn_dingo._backends._dask import (  # noqa: E402
+    DaskBackend,
+    get_active_client,
+    shard_bounds_for_dask_chunks,
+)
+from sklearn_dingo._driver import DingoConfig, dingo  # noqa: E402
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax  # noqa: E402
+
+CONFIG = DingoConfig(tol=1e-10, max_iter=50)
+N_FEATURES = 12
+
+
+# -- fixtures and helpers --------------------------------------------------------
+def _new_children():
+    """PIDs of this process's descendants, except multiprocessing's resource tracker.
+
+    The tracker is started with the first spawned process and lives as long as
+    this interpreter, by design; it is not part of any cluster.
+    """
+    pids = set()
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if not any("resource_tracker" in part for part in process.cmdline()):
+                pids.add(process.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return pids
+
+
+def _close_and_check(client, cluster, before):
+    """Close client and cluster; assert that every process they started is gone."""
+    started = [psutil.Process(pid) for pid in _new_children() - before if psutil.pid_exists(pid)]
+    client.close()
+    cluster.close()
+    _, alive = psutil.wait_procs(started, timeout=20)
+    assert not alive, f"processes left behind: {alive}"
+
+
+@pytest.fixture(scope="module")
+def client():
+    before = _new_children()
+    # dashboard_address=":0": a free port (None does not turn the dashboard off
+    # in recent distributed; it would warn and move off a busy 8787).
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    # Not the default client: the backend must use the client it is given.
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        _close_and_check(client, cluster, before)
+
+
+def make_problem(kind, sparse=False, n=4000, seed=0):
+    """Features, encoded targets, sample weights (one zero-weight block) and objective."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, N_FEATURES))
+    if sparse:
+        X[rng.random(X.shape) < 0.6] = 0.0
+    n_classes = 2 if kind == "binary" else 3
+    W = rng.standard_normal((N_FEATURES, n_classes))
+    y = np.argmax(X @ W + rng.gumbel(size=(n, n_classes)), axis=1)
+    s = rng.uniform(0.5, 2.0, n)
+    s[1300:1500] = 0.0  # part of a block
+    objective = make_objective(kind, float(s.sum()))
+    Y = objective.encode_targets(y)
+    return (sp.csr_matrix(X) if sparse else X), Y, s, objective
+
+
+def make_objective(kind, total_weight):
+    common = dict(n_features=N_FEATURES, fit_intercept=True, C=10.0, total_weight=total_weight)
+    if kind == "binary":
+        return BinaryLogistic(**common)
+    return MultinomialSoftmax(n_classes=3, **common)
+
+
+def local_fit(X, Y, s, objective, bounds):
+    with LocalBackend(split_rows(X, Y, s, bounds)) as backend:
+        return dingo(backend, objective, CONFIG)
+
+
+def assert_same_fit(result, reference):
+    assert result.stop_reason is reference.stop_reason
+    assert result.converged
+    assert result.n_iter == reference.n_iter
+    assert (result.rounds, result.bytes_down, result.bytes_up) == (
+        reference.rounds,
+        reference.bytes_down,
+        reference.bytes_up,
+    )
+    np.testing.assert_allclose(result.w, reference.w, rtol=0, atol=1e-8)
+
+
+def to_dask(X, Y, s, chunks, column_chunks=5):
+    """Dask arrays with the given row chunks (SciPy CSR chunks for sparse X)."""
+    if sp.issparse(X):
+        Xd = da.from_array(X.toarray(), chunks=(chunks, column_chunks)).map_blocks(
+            sp.csr_matrix, meta=sp.csr_matrix((0, 0))
+        )
+    else:
+        Xd = da.from_array(X, chunks=(chunks, column_chunks))
+    return Xd, da.from_array(Y, chunks=(chunks, -1)), da.from_array(s, chunks=(chunks,))
+
+
+def bounds_of(sizes):
+    return np.cumsum((0, *sizes))
+
+
+def scheduler_tasks_with(client, token):
+    return client.run_on_scheduler(
+        lambda dask_scheduler: sorted(k for k in dask_scheduler.tasks if token in str(k))
+    )
+
+
+# -- the merging rule ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "chunks, n_params, n_outputs, expected",
+    [
+        ((1000, 1000, 1000), 10, 1, (1000, 1000, 1000)),
+        ((1000, 1000, 1000, 50), 10, 1, (1000, 1000, 1050)),  # short trailing chunk
+        ((50, 1000, 1000, 1000), 10, 1, (1050, 1000, 1000)),  # short leading chunk
+        ((1000, 800, 100, 1000), 10, 1, (1000, 900, 1000)),  # into the smaller neighbour
+        ((1000, 260, 1000), 10, 1, (1000, 260, 1000)),  # above a quarter of the median
+        ((1000, 240, 1000), 10, 1, (1240, 1000)),  # below it; on a tie, the left one
+        ((300, 300, 300), 400, 1, (900,)),  # n_j < D: all merge into one
+        ((300, 300, 300, 300), 700, 3, (600, 600)),  # n_j (K-1) < D
+        ((300, 300, 300, 300), 500, 3, (300, 300, 300, 300)),  # n_j (K-1) >= D
+        ((0, 1000, 0, 1000), 10, 1, (1000, 1000)),  # empty chunks (e.g. after a mask)
+        ((7,), 100, 1, (7,)),  # a single chunk stays, however small
+    ],
+)
+def test_shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, expected):
+    sizes = shard_bounds_for_dask_chunks(chunks, n_params, n_outputs)
+    assert sizes == expected
+    assert sum(sizes) == sum(chunks)
+    assert all(isinstance(c, int) for c in sizes)
+
+
+def test_shard_bounds_rejects_unknown_sizes():
+    with pytest.raises(ValueError, match="known"):
+        shard_bounds_for_dask_chunks((100, float("nan")), 10, 1)
+
+
+# -- the client -----------------------------------------------------------------------
+def test_get_active_client(client):
+    # The fixture's client is not the default one: as if no client had been started.
+    with pytest.raises(ValueError, match=r"Client\(\)"):
+        get_active_client()
+    with client.as_current():
+        assert get_active_client() is client
+
+
+# -- same numbers as in-process ------------------------------------------------------
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_from_numpy_matches_local(client, kind, sparse):
+    X, Y, s, objective = make_problem(kind, sparse)
+    bounds = [0, 900, 1300, 1500, 2600, 4000]  # block 1300:1500 has zero weight
+    reference = local_fit(X, Y, s, objective, bounds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # The blocks travel inside the task specifications on purpose (so that a
+        # lost shard can be rebuilt): the large-graph warning is not for users.
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1kB"}):
+            backend = DaskBackend.from_numpy(client, X, Y, s, bounds)
+    assert not [w for w in caught if "large graph" in str(w.message)]
+    with backend:
+        assert backend.n_shards == 4
+        np.testing.assert_allclose(backend.weight_sums.sum(), s.sum())
+        result = dingo(backend, objective, CONFIG)
+    assert_same_fit(result, reference)
+
+
+@pytest.mark.parametrize(
+    "kind, sparse, masked",
+    [
+        ("binary", False, False),
+        ("softmax", False, True),
+        ("binary", True, True),
+        ("softmax", True, False),
+    ],
+)
+def test_from_dask_arrays_matches_local(client, kind, sparse, masked):
+    X, Y, s, objective = make_problem(kind, sparse)
+    chunks = (1100, 400, 1000, 1470, 30)  # uneven, with a tiny trailing chunk
+    Xd, Yd, sd = to_dask(X, Y, s, chunks)
+    if masked:  # unknown chunk sizes
+        keep = np.random.default_rng(1).random(X.shape[0]) > 0.2
+        mask = da.from_array(keep, chunks=(chunks,))
+        Xd, Yd, sd = Xd[mask], Yd[mask], sd[mask]
+        assert np.isnan(Xd.shape[0])
+        X, Y, s = X[keep], Y[keep], s[keep]
+        chunks = tuple(int(keep[a:b].sum()) for a, b in zip(bounds_of(chunks)[:-1], bounds_of(chunks)[1:]))
+    sizes = shard_bounds_for_dask_chunks(chunks, objective.n_params, objective.n_outputs)
+    assert len(sizes) == len(chunks) - 1  # the tiny chunk was merged
+    objective = make_objective(kind, float(s.sum()))
+    reference = local_fit(X, Y, s, objective, bounds_of(sizes))
+    with DaskBackend.from_dask_arrays(
+        client, Xd, Yd, sd, n_params=objective.n_params, n_outputs=objective.n_outputs
+    ) as backend:
+        assert backend.n_shards == len(sizes)
+        np.testing.assert_allclose(backend.weight_sums.sum(), s.sum())
+        shards = client.gather(backend.shards)
+        assert [shard.n_samples for shard in shards] == list(sizes)
+        assert all(sp.isspmatrix_csr(shard.X) == sparse for shard in shards)
+        result = dingo(backend, objective, CONFIG)
+    assert_same_fit(result, reference)
+
+
+def test_from_dask_arrays_drops_zero_weight_chunks(client):
+    X, Y, s, objective = make_problem("binary")
+    s = s.copy()
+    s[1000:2000] = 0.0
+    Xd, Yd, sd = to_dask(X, Y, s, (1000, 1000, 1000, 1000))
+    with DaskBackend.from_dask_arrays(client, Xd, Yd, sd, n_params=13, n_outputs=1) as backend:
+        assert backend.n_shards == 3
+        np.testing.assert_allclose(backend.weight_sums.sum(), s.sum())
+
+
+def test_bad_inputs(client):
+    X, Y, s, _ = make_problem("binary")
+    Xd, Yd, sd = to_dask(X, Y, s, (2000, 2000))
+    with pytest.raises(ValueError, match="same number of rows"):
+        DaskBackend.from_dask_arrays(client, Xd, Yd[:-1], sd, n_params=13, n_outputs=1)
+    with pytest.raises(ValueError, match="2-D"):
+        DaskBackend.from_dask_arrays(client, Xd, Yd[:, 0], sd, n_params=13, n_outputs=1)
+    with pytest.raises(ValueError, match="all be zero"):
+        DaskBackend.from_dask_arrays(client, Xd, Yd, sd * 0, n_params=13, n_outputs=1)
+    with pytest.raises(ValueError, match="bounds"):
+        DaskBackend.from_numpy(client, X, Y, s, [0, 10, 10, 4000])
+
+
+# -- communication ------------------------------------------------------------------
+@pytest.mark.parametrize("builder", ["numpy", "dask"])
+def test_only_small_replies_travel_and_shards_stay(client, builder):
+    X, Y, s, objective = make_problem("softmax")
+    D, B = objective.n_params, CONFIG.line_search_batch
+    if builder == "numpy":
+        backend = DaskBackend.from_numpy(client, X, Y, s, [0, 1000, 2000, 3000, 4000])
+    else:
+        backend = DaskBackend.from_dask_arrays(
+            client, *to_dask(X, Y, s, (1000, 1000, 1000, 1000)), n_params=D, n_outputs=3
+        )
+    rounds = []
+    map_round = backend._map
+
+    def recording_map(*args):
+        handles = map_round(*args)
+        rounds.append(handles.keys)
+        return handles
+
+    backend._map = recording_map
+    shard_keys = [f.key for f in backend.shards]
+    placements = []
+
+    def check_placement(row):
+        keys = rounds[-1]
+        placements.append(
+            client.run_on_scheduler(
+                lambda dask_scheduler: [
+                    (
+                        {ws.address for ws in dask_scheduler.tasks[k].who_has or ()},
+                        {ws.address for ws in dask_scheduler.tasks[sk].who_has or ()},
+                    )
+                    for k, sk in zip(keys, shard_keys)
+                ]
+            )
+        )
+
+    incoming = lambda dask_worker: list(dask_worker.transfer_incoming_log)  # noqa: E731
+    before = client.run(incoming)
+    with backend:
+        result = dingo(backend, objective, CONFIG, callback=check_placement)
+        assert result.converged
+        after = client.run(incoming)
+        dependencies = client.run_on_scheduler(
+            lambda dask_scheduler: {
+                k: {d.key for d in dask_scheduler.tasks[k].dependencies}
+                for keys in rounds
+                for k in keys
+            }
+        )
+    # Replies: a few parameter vectors at most (B trial gradients + losses).
+    assert len(backend.reply_nbytes) == backend.n_shards * (result.rounds - len(rounds) + 1)
+    assert max(backend.reply_nbytes) <= (B + 4) * (D + 1) * 8
+    # Every round task depends on exactly its shard and the previous round's
+    # result of that shard (passed by reference; the state never moves) ...
+    for r, keys in enumerate(rounds):
+        for j, key in enumerate(keys):
+            expected = {shard_keys[j]} if r == 0 else {shard_keys[j], rounds[r - 1][j]}
+            assert dependencies[key] == expected
+    # ... ran where its shard lives ...
+    assert placements and all(task == shard and task for p in placements for task, shard in p)
+    # ... and no worker fetched anything from another during the fit.
+    for address in after:
+        assert after[address][len(before[address]) :] == []
+    # close() releases everything this fit put on the cluster.
+    for _ in range(50):
+        if not scheduler_tasks_with(client, backend.token) and not any(
+            k in shard_keys for k in scheduler_tasks_with(client, "dingo-shard")
+        ):
+            break
+        time.sleep(0.1)
+    assert scheduler_tasks_with(client, backend.token) == []
+    assert not set(shard_keys) & set(scheduler_tasks_with(client, "dingo-shard"))
+
+
+def test_shard_errors_propagate_with_the_round(client):
+    X, Y, s, _ = make_problem("binary")
+
+    def broken_round(shard, state):
+        raise ArithmeticError("shard went wrong")
+
+    with DaskBackend.from_numpy(client, X, Y, s, [0, 2000, 4000]) as backend:
+        handles = backend.map("broken", broken_round, None)
+        with pytest.raises(ArithmeticError, match="shard went wrong") as info:
+            backend.reduce(handles)
+    assert any("broken" in note for note in info.value.__notes__)
+
+
+# -- fault tolerance ------------------------------------------------------------------
+@pytest.mark.parametrize("builder", ["numpy", "dask"])
+def test_worker_restart_mid_fit(client, builder):
+    X, Y, s, objective = make_problem("softmax", sparse=builder == "dask")
+    chunks = (1000, 1000, 1000, 1000)
+
+    def build():
+        if builder == "numpy":
+            return DaskBackend.from_numpy(client, X, Y, s, bounds_of(chunks))
+        return DaskBackend.from_dask_arrays(
+            client, *to_dask(X, Y, s, chunks), n_params=objective.n_params, n_outputs=3
+        )
+
+    with build() as backend:
+        reference = dingo(backend, objective, CONFIG)
+    assert reference.n_iter > 3
+
+    with build() as backend:
+        victim = {}
+
+        def restart_a_worker(row):
+            if row["iteration"] == 2:
+                holders = client.who_has(backend.shards)
+                victim["address"] = holders[backend.shards[0].key][0]
+                victim["lost"] = [f.key for f in backend.shards if victim["address"] in holders[f.key]]
+                client.restart_workers([victim["address"]])
+
+        result = dingo(backend, objective, CONFIG, callback=restart_a_worker)
+        stories = client.run_on_scheduler(
+            lambda dask_scheduler: {
+                k: [t[1:3] for t in dask_scheduler.story(k) if t[0] == k]
+                for k in victim["lost"]
+            }
+        )
+    assert victim["address"] not in client.scheduler_info()["workers"]
+    # The lost shards really were rebuilt (computed twice), and the fit went on
+    # to exactly the uninterrupted solution.
+    assert victim["lost"] and all(v.count(("processing", "memory")) == 2 for v in stories.values())
+    assert_same_fit(result, reference)
+
+
+def test_unrecoverable_loss_fails_clearly(client):
+    """Data Dask cannot recompute (scattered) lost mid-fit: a clear error, no result."""
+    from dask import delayed
+
+    X, Y, s, objective = make_problem("binary")
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    arrays = []
+    for a in (X, Y, s):
+        blocks = [
+            da.from_delayed(
+                delayed(client.scatter(a[i : i + 2000], workers=[victim])),
+                shape=(2000, *a.shape[1:]),
+                dtype=a.dtype,
+            )
+            for i in (0, 2000)
+        ]
+        arrays.append(da.concatenate(blocks))
+    backend = DaskBackend.from_dask_arrays(client, *arrays, n_params=13, n_outputs=1)
+    del arrays, blocks
+
+    iterations = []
+
+    def restart_victim(row):
+        iterations.append(row["iteration"])
+        if row["iteration"] == 2:
+            client.restart_workers([victim])
+
+    with backend, pytest.raises(RuntimeError, match="lost and cannot be recomputed"):
+        dingo(backend, objective, CONFIG, callback=restart_victim)
+    assert iterations == [1, 2]  # it ran fine until the worker was lost
+
+
+# -- security ---------------------------------------------------------------------------
+def test_tls_cluster():
+    pytest.importorskip("cryptography")
+    from distributed.security import Security
+
+    X, Y, s, objective = make_problem("binary", sparse=True)
+    bounds = [0, 2000, 4000]
+    reference = local_fit(X, Y, s, objective, bounds)
+    security = Security.temporary()
+    before = _new_children()
+    cluster = LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=True,
+        dashboard_address=":0",
+        security=security,
+    )
+    tls_client = Client(cluster, security=security, set_as_default=False)
+    try:
+        assert cluster.scheduler_address.startswith("tls://")
+        with DaskBackend.from_numpy(tls_client, X, Y, s, bounds) as backend:
+            result = dingo(backend, objective, CONFIG)
+    finally:
+        _close_and_check(tls_client, cluster, before)
+    assert_same_fit(result, reference)

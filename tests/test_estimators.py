@@ -1,0 +1,581 @@
+"""Tests of the scikit-learn face: DingoLogisticRegression and DingoSoftmaxRegression.
+
+Numbers are checked against independent references: scikit-learn's
+``LogisticRegression`` solution (same objective and C) and the objective of
+``tests/_estimator_refs.py``, written from the formula.
+"""
+
+import functools
+import math
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from _estimator_refs import objective, relative_error
+from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
+
+ESTIMATORS = [DingoLogisticRegression, DingoSoftmaxRegression]
+
+# Tight enough that DINGO's solution is scikit-learn's to far below the
+# tolerances asserted, loose enough that every fit below converges.
+TIGHT = dict(tol=1e-10, max_iter=500)
+
+
+# -- data ----------------------------------------------------------------------------
+def _readonly(*arrays):
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
+@functools.lru_cache(maxsize=None)
+def dataset(name):
+    """(X, y) standardised, read-only (a fit must not write into its input).
+
+    All four are standardised: on raw digits (pixel values 0..16) and raw
+    wine (feature scales from 0.1 to 1,000) lbfgs with tol=1e-12 needs up to
+    thousands of iterations (over a minute per digits fit), and DINGO with
+    C=0.01 on raw digits did not reach tol=1e-10 in 500 iterations.
+    """
+    loader = dict(breast_cancer=load_breast_cancer, digits=load_digits, iris=load_iris, wine=load_wine)[name]
+    X, y = loader(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    return _readonly(np.ascontiguousarray(X), y)
+
+
+@functools.lru_cache(maxsize=None)
+def random_weights(n):
+    """Seeded positive weights with about a fifth exactly zero."""
+    rng = np.random.default_rng(0)
+    sw = rng.uniform(0.5, 2.0, n)
+    sw[rng.random(n) < 0.2] = 0.0
+    return _readonly(sw)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def binary_problem(n_samples=200, n_features=5, seed=0):
+    X, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=3, n_redundant=0, random_state=seed
+    )
+    return _readonly(X, y)
+
+
+@functools.lru_cache(maxsize=None)
+def multiclass_problem(n_samples=300, n_features=6, n_classes=3, seed=0):
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=seed,
+    )
+    return _readonly(X, y)
+
+
+def problem_for(Est):
+    return binary_problem() if Est is DingoLogisticRegression else multiclass_problem()
+
+
+def is_binary(Est):
+    return Est is DingoLogisticRegression
+
+
+# -- agreement with scikit-learn ---------------------------------------------------------------
+DATASETS = {
+    # name: (estimator, variants); digits (D = 650) is the costly one, so its
+    # weighting variants run at C = 1 only.
+    "breast_cancer": DingoLogisticRegression,
+    "iris": DingoSoftmaxRegression,
+    "wine": DingoSoftmaxRegression,
+    "digits": DingoSoftmaxRegression,
+}
+VARIANTS = ["plain", "sample_weight", "balanced", "csr"]
+
+
+def agreement_cases():
+    for name in DATASETS:
+        for C in (0.01, 1.0, 100.0):
+            for fit_intercept in (True, False):
+                for variant in VARIANTS:
+                    if name == "digits" and variant in ("sample_weight", "balanced") and C != 1.0:
+                        continue
+                    yield pytest.param(name, C, fit_intercept, variant, id=f"{name}-C{C:g}-fi{fit_intercept:d}-{variant}")
+
+
+def _fit_kwargs(name, variant):
+    X, y = dataset(name)
+    sample_weight = random_weights(len(y)) if variant == "sample_weight" else None
+    class_weight = "balanced" if variant == "balanced" else None
+    return sample_weight, class_weight
+
+
+@functools.lru_cache(maxsize=None)
+def sklearn_reference(name, C, fit_intercept, variant):
+    """scikit-learn's solution; the CSR variant shares the dense one."""
+    if variant == "csr":
+        variant = "plain"
+    X, y = dataset(name)
+    sample_weight, class_weight = _fit_kwargs(name, variant)
+    ref = LogisticRegression(
+        C=C, tol=1e-12, max_iter=50_000, fit_intercept=fit_intercept, class_weight=class_weight
+    )
+    return ref.fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("name, C, fit_intercept, variant", list(agreement_cases()))
+def test_matches_sklearn_logistic_regression(name, C, fit_intercept, variant):
+    X, y = dataset(name)
+    sample_weight, class_weight = _fit_kwargs(name, variant)
+    Est = DATASETS[name]
+    binary = is_binary(Est)
+    ref = sklearn_reference(name, C, fit_intercept, variant)
+
+    est = Est(C=C, fit_intercept=fit_intercept, class_weight=class_weight, **TIGHT)
+    X_fit = sp.csr_matrix(X) if variant == "csr" else X
+    est.fit(X_fit, y, sample_weight=sample_weight)
+    assert est.converged_, est.stop_reason_
+
+    f = functools.partial(
+        objective, X=X, y=y, C=C, sample_weight=sample_weight, class_weight=class_weight, binary=binary
+    )
+    f_dingo = f(est.coef_, est.intercept_)
+    f_ref = f(ref.coef_, ref.intercept_)
+    assert f_dingo <= f_ref + 1e-10 * abs(f_ref), (f_dingo, f_ref)
+    # The history's last objective is the one reached.
+    assert_allclose(est.history_["loss"][-1], f_dingo, rtol=1e-12)
+
+    assert_allclose(est.predict_proba(X_fit), ref.predict_proba(X), rtol=0, atol=1e-5)
+    assert_array_equal(est.classes_, ref.classes_)
+    assert est.coef_.shape == ref.coef_.shape
+    assert est.intercept_.shape == ref.intercept_.shape
+    assert relative_error(est.coef_, ref.coef_) <= 1e-4
+
+    intercept, ref_intercept = est.intercept_, ref.intercept_
+    if not fit_intercept:
+        assert_array_equal(intercept, 0.0)
+    elif not binary:
+        # The softmax intercepts are determined up to a common constant.
+        intercept, ref_intercept = intercept - intercept.mean(), ref_intercept - ref_intercept.mean()
+    assert relative_error(intercept, ref_intercept) <= 1e-4
+
+
+@pytest.mark.parametrize("name", ["iris", "wine"])
+def test_softmax_intercepts_are_centred(name):
+    # Documented: the minimum-norm sub-problem solutions keep them centred.
+    X, y = dataset(name)
+    est = DingoSoftmaxRegression(C=1.0, **TIGHT).fit(X, y)
+    assert abs(est.intercept_.sum()) <= 1e-8 * max(1.0, np.abs(est.intercept_).max())
+
+
+# -- targets -----------------------------------------------------------------------------------
+def test_binary_estimator_rejects_multiclass_targets():
+    X, y = multiclass_problem()
+    with pytest.raises(ValueError, match="DingoSoftmaxRegression") as excinfo:
+        DingoLogisticRegression().fit(X, y)
+    assert "OneVsRestClassifier" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array(["neg", "pos"]), np.array([-3, 7]), np.array([False, True])],
+    ids=["str", "int", "bool"],
+)
+def test_binary_label_types(labels):
+    X, y01 = binary_problem()
+    y = labels[y01]
+    base = DingoLogisticRegression(**TIGHT).fit(X, y01)
+    est = DingoLogisticRegression(**TIGHT).fit(X, y)
+    assert_array_equal(est.classes_, labels)
+    # z = 1 means classes_[1]: the same model as with labels 0/1.
+    assert_allclose(est.coef_, base.coef_, rtol=1e-12, atol=1e-14)
+    pred = est.predict(X)
+    assert pred.dtype == y.dtype
+    assert_array_equal(pred, labels[base.predict(X)])
+    assert est.score(X, y) == base.score(X, y01)
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array(["a", "b", "c"]), np.array([10, -2, 5])], ids=["str", "int"]
+)
+def test_softmax_label_types(labels):
+    X, y_index = multiclass_problem()
+    y = labels[y_index]
+    base = DingoSoftmaxRegression(**TIGHT).fit(X, y_index)
+    est = DingoSoftmaxRegression(**TIGHT).fit(X, y)
+    assert_array_equal(est.classes_, np.sort(labels))
+    # Rows of coef_ follow classes_ (sorted labels).
+    order = np.argsort(labels)
+    assert_allclose(est.coef_, base.coef_[order], rtol=1e-8, atol=1e-10)
+    assert_array_equal(est.predict(X), labels[base.predict(X)])
+
+
+# -- inputs ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize(
+    "convert",
+    [
+        pytest.param(lambda X: X.astype(np.float32), id="float32"),
+        pytest.param(lambda X: X.astype(np.float64), id="float64"),
+        pytest.param(sp.csr_matrix, id="csr"),
+        pytest.param(sp.csc_matrix, id="csc"),
+        pytest.param(lambda X: sp.csr_matrix(X.astype(np.float32)), id="csr-float32"),
+    ],
+)
+def test_input_formats_give_the_same_model(Est, convert):
+    X, y = problem_for(Est)
+    X = X.astype(np.float32).astype(np.float64)  # exactly representable in float32
+    base = Est(**TIGHT).fit(X, y)
+    Xc = convert(X)
+    est = Est(**TIGHT).fit(Xc, y)
+    assert est.n_features_in_ == X.shape[1]
+    assert_allclose(est.coef_, base.coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(est.intercept_, base.intercept_, rtol=1e-7, atol=1e-9)
+    assert_array_equal(est.predict(Xc), base.predict(X))
+    assert_allclose(est.predict_proba(Xc), base.predict_proba(X), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_dataframe_feature_names(Est):
+    X, y = problem_for(Est)
+    names = [f"feature_{j}" for j in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=names)
+    est = Est().fit(df, y)
+    assert_array_equal(est.feature_names_in_, names)
+    assert est.n_features_in_ == X.shape[1]
+    assert_array_equal(est.predict(df), Est().fit(X, y).predict(X))
+
+    with pytest.raises(ValueError, match="feature names should match those that were passed during fit"):
+        est.predict(df.rename(columns={"feature_0": "other"}))
+    with pytest.raises(ValueError, match="feature names should match those that were passed during fit"):
+        est.predict(df[names[::-1]])
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        est.predict(X)
+
+    plain = Est().fit(X, y)
+    assert not hasattr(plain, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but .* was fitted without feature names"):
+        plain.predict(df)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_predict_proba_consistency(Est):
+    X, y = problem_for(Est)
+    est = Est().fit(X, y)
+    proba = est.predict_proba(X)
+    assert proba.shape == (len(y), len(est.classes_))
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert_allclose(np.exp(est.predict_log_proba(X)), proba, rtol=1e-12)
+    assert_array_equal(est.predict(X), est.classes_[np.argmax(proba, axis=1)])
+    scores = est.decision_function(X)
+    assert_allclose(scores, (X @ est.coef_.T + est.intercept_).squeeze(), rtol=1e-12)
+
+
+# -- errors with scikit-learn's wording ---------------------------------------------------------
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize(
+    "bad, match",
+    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity"), (-np.inf, "Input X contains infinity")],
+)
+def test_non_finite_X_raises(Est, bad, match):
+    X, y = problem_for(Est)
+    X = X.copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match=match):
+        Est().fit(X, y)
+    fitted = Est().fit(*problem_for(Est))
+    with pytest.raises(ValueError, match=match):
+        fitted.predict(X)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_inconsistent_lengths_raise(Est):
+    X, y = problem_for(Est)
+    with pytest.raises(ValueError, match="Found input variables with inconsistent numbers of samples"):
+        Est().fit(X, y[:-1])
+    with pytest.raises(ValueError, match=re.escape(f"sample_weight.shape == ({len(y) - 1},), expected ({len(y)},)")):
+        Est().fit(X, y, sample_weight=np.ones(len(y) - 1))
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_single_class_raises(Est):
+    X, _ = problem_for(Est)
+    y = np.full(X.shape[0], "only")
+    with pytest.raises(
+        ValueError, match="needs samples of at least 2 classes in the data, but the data contains only one class"
+    ):
+        Est().fit(X, y)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_bad_sample_weights_raise(Est):
+    X, y = problem_for(Est)
+    sw = np.ones(len(y))
+    sw[5] = -1.0
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        Est().fit(X, y, sample_weight=sw)
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero number"):
+        Est().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_predict_before_fit_raises(Est):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        Est().predict(problem_for(Est)[0])
+
+
+# -- budgets and progress ----------------------------------------------------------------------
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize(
+    "budget, reason",
+    [(dict(max_iter=1), "max_iter"), (dict(max_rounds=5), "max_rounds")],
+    ids=["max_iter", "max_rounds"],
+)
+def test_budget_exhausted_warns_and_model_is_usable(Est, budget, reason):
+    X, y = problem_for(Est)
+    est = Est(tol=1e-14, **budget)
+    with pytest.warns(ConvergenceWarning) as record:
+        est.fit(X, y)
+    assert not est.converged_
+    assert reason in est.stop_reason_
+    messages = [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1
+    assert est.stop_reason_ in messages[0]
+    assert est.n_iter_ == 1
+    assert est.predict(X).shape == y.shape
+    assert set(est.predict(X)) <= set(est.classes_)
+    # At w = 0 every class is equally likely: the objective is log K.
+    start = math.log(2 if is_binary(Est) else len(est.classes_))
+    assert_allclose(est.history_["loss"][0], start, rtol=1e-12)
+    reached = objective(est.coef_, est.intercept_, X, y, C=est.C, binary=is_binary(Est))
+    assert reached < start
+    assert_allclose(est.history_["loss"][-1], reached, rtol=1e-12)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_converged_fit_does_not_warn(Est):
+    X, y = problem_for(Est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = Est().fit(X, y)
+    assert est.converged_
+    assert est.stop_reason_ == "gradient norm reached tol"
+    assert est.history_["grad_norm"][-1] <= est.tol
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_verbose_prints_one_line_per_iteration(Est, capsys):
+    X, y = problem_for(Est)
+    Est(verbose=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+    est = Est(verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.strip("\n").splitlines()
+    assert est.n_iter_ >= 2
+    assert len(lines) == 1 + est.n_iter_
+    header = lines[0].lower()
+    assert "rounds" in header and "|g|" in header
+    for t, line in enumerate(lines[1:], start=1):
+        fields = line.split()
+        assert int(fields[0]) == t
+        assert int(fields[1]) == est.history_["rounds"][t]
+        grad_norm = est.history_["grad_norm"][t]
+        assert any(
+            re.fullmatch(r"[-+0-9.eE]+", f) and math.isclose(float(f), grad_norm, rel_tol=1e-2)
+            for f in fields[2:]
+        ), (line, grad_norm)
+
+
+# -- history ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_history_is_a_table(Est):
+    X, y = problem_for(Est)
+    est = Est(tol=1e-10).fit(X, y)
+    table = pd.DataFrame(est.history_)
+    assert len(table) == est.n_iter_ + 1
+    expected = {"iteration", "rounds", "bytes_down", "bytes_up", "case", "step_size", "loss", "grad_norm", "time"}
+    assert expected <= set(table.columns)
+    assert_array_equal(table["iteration"], np.arange(est.n_iter_ + 1))
+    assert np.all(np.diff(table["grad_norm"]) < 0), "the gradient norm must decrease strictly"
+    assert np.all(np.diff(table["rounds"]) > 0)
+    assert np.all(np.diff(table["time"]) >= 0)
+    assert set(table["case"][1:]) <= {1, 2, 3}
+    assert np.all((table["step_size"][1:] > 0) & (table["step_size"][1:] <= 1))
+    assert table["rounds"].iloc[-1] == est.n_communication_rounds_
+    # Rounds follow ALGORITHM.md §4: 1 initial reduce, then 4 (cases 1/2) or
+    # 6 (case 3) per iteration, 2 more per extra line-search batch.
+    per_iteration = np.diff(table["rounds"])
+    assert np.all(per_iteration >= np.where(table["case"][1:] == 3, 6, 4))
+    assert np.all(per_iteration % 2 == 0)
+    assert table["rounds"][0] == 1
+
+
+# -- persistence, cloning, warm start -------------------------------------------------------------
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_pickle_round_trip(Est):
+    X, y = problem_for(Est)
+    est = Est().fit(X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    assert_array_equal(restored.predict(X), est.predict(X))
+    assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
+    for name in ("classes_", "coef_", "intercept_", "n_iter_", "n_communication_rounds_", "stop_reason_", "converged_"):
+        assert_array_equal(getattr(restored, name), getattr(est, name))
+    for key, values in est.history_.items():
+        assert_array_equal(restored.history_[key], values)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_clone(Est):
+    X, y = problem_for(Est)
+    est = Est(C=3.0, tol=1e-8, n_shards=2).fit(X, y)
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    assert not hasattr(copy, "coef_")
+    assert_allclose(copy.fit(X, y).coef_, est.coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_warm_start_from_converged_model(Est):
+    X, y = problem_for(Est)
+    est = Est(warm_start=True, tol=1e-8).fit(X, y)
+    assert est.converged_
+    coef = est.coef_.copy()
+    est.fit(X, y)
+    assert est.converged_
+    assert est.n_iter_ == 0
+    # One broadcast of w_0 and one reduce of f(w_0), g_0.
+    assert est.n_communication_rounds_ == 2
+    assert_array_equal(est.coef_, coef)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_warm_start_continues_to_the_cold_solution(Est):
+    X, y = problem_for(Est)
+    cold = Est(**TIGHT).fit(X, y)
+    warm = Est(warm_start=True, tol=1e-10, max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        warm.fit(X, y)
+    first_grad_norm = warm.history_["grad_norm"][-1]
+    warm.set_params(max_iter=500).fit(X, y)
+    assert warm.converged_
+    # It resumed: the second fit started where the first stopped.
+    assert_allclose(warm.history_["grad_norm"][0], first_grad_norm, rtol=1e-10)
+    assert warm.n_iter_ < cold.n_iter_
+    assert_allclose(warm.coef_, cold.coef_, rtol=1e-6, atol=1e-9)
+    assert_allclose(warm.intercept_, cold.intercept_, rtol=1e-6, atol=1e-9)
+
+
+def test_warm_start_off_starts_from_zero():
+    X, y = binary_problem()
+    est = DingoLogisticRegression(tol=1e-8).fit(X, y)
+    est.fit(X, y)
+    assert est.n_iter_ > 0
+    assert_allclose(est.history_["loss"][0], math.log(2), rtol=1e-12)
+
+
+# -- meta-estimators --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["breast_cancer", "wine"])
+def test_in_pipeline_with_scaler(name):
+    loader = dict(breast_cancer=load_breast_cancer, wine=load_wine)[name]
+    X, y = loader(return_X_y=True)
+    Est = DingoLogisticRegression if name == "breast_cancer" else DingoSoftmaxRegression
+    pipe = make_pipeline(StandardScaler(), Est(**TIGHT)).fit(X, y)
+    ref = make_pipeline(StandardScaler(), LogisticRegression(tol=1e-12, max_iter=50_000)).fit(X, y)
+    assert_allclose(pipe.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+    assert pipe.score(X, y) == ref.score(X, y)
+
+
+def test_grid_search_parallel_matches_serial():
+    X, y = dataset("wine")
+    grid = {"C": [0.01, 0.1, 1.0, 10.0]}
+
+    def search(n_jobs):
+        return GridSearchCV(DingoSoftmaxRegression(tol=1e-8), grid, cv=3, n_jobs=n_jobs).fit(X, y)
+
+    serial, parallel = search(1), search(2)
+    assert serial.best_params_ == parallel.best_params_
+    for key in ("mean_test_score", "std_test_score", "split0_test_score", "rank_test_score"):
+        assert_array_equal(parallel.cv_results_[key], serial.cv_results_[key])
+    assert_array_equal(parallel.best_estimator_.coef_, serial.best_estimator_.coef_)
+
+
+# -- sharding ---------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def sharding_fit(Est, n_shards):
+    if is_binary(Est):
+        X, y = make_classification(n_samples=3000, n_features=10, n_informative=6, random_state=1)
+    else:
+        X, y = make_classification(
+            n_samples=3000, n_features=10, n_informative=6, n_classes=4, random_state=1
+        )
+    return Est(C=1.0, n_shards=n_shards, **TIGHT).fit(X, y)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("n_shards", [2, 3, 5])
+def test_result_does_not_depend_on_n_shards(Est, n_shards):
+    one = sharding_fit(Est, 1)
+    est = sharding_fit(Est, n_shards)
+    assert est.converged_, est.stop_reason_
+    assert_allclose(est.coef_, one.coef_, rtol=0, atol=1e-6 * max(1.0, np.abs(one.coef_).max()))
+    assert_allclose(est.intercept_, one.intercept_, rtol=0, atol=1e-6 * max(1.0, np.abs(one.intercept_).max()))
+
+
+# -- parameter validation ---------------------------------------------------------------------------
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(C=0), r"'C' parameter must be a positive float"),
+        (dict(C=-1), r"'C' parameter must be a positive float"),
+        (dict(C="a"), r"'C' parameter must be a positive float"),
+        (dict(C=np.nan), r"'C' parameter must be a positive float"),
+        (dict(subproblem_solver="cholesky"), r"'subproblem_solver' parameter must be one of 'auto', 'exact', 'krylov'"),
+        (dict(backend="spark"), r"'backend' parameter must be one of 'auto', 'local', 'dask'"),
+        (dict(n_shards=0), r"'n_shards' parameter must be an int >= 1"),
+        (dict(n_shards=2.5), r"'n_shards' parameter must be an int >= 1"),
+        (dict(tol=0), r"'tol' parameter must be a positive float"),
+        (dict(max_iter=0), r"'max_iter' parameter must be an int >= 1"),
+        (dict(class_weight="equal"), r"'class_weight' parameter must be None, 'balanced' or a dict"),
+    ],
+)
+def test_bad_parameters_raise(Est, params, match):
+    X, y = problem_for(Est)
+    with pytest.raises(ValueError, match=match):
+        Est(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_more_shards_than_samples_raises(Est):
+    X, y = problem_for(Est)
+    n = X.shape[0]
+    with pytest.raises(ValueError, match=rf"n_shards={n + 1} is larger than the number of samples \({n}\)"):
+        Est(n_shards=n + 1).fit(X, y)
+    # One row per shard is allowed (if slow to converge, ALGORITHM.md §6).
+    with pytest.warns(ConvergenceWarning):
+        Est(n_shards=n, max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_infinite_C_is_accepted(Est):
+    # C = inf means no penalty (documented); on overlapping classes the
+    # minimiser is finite and matches scikit-learn's unpenalised fit.
+    X, y = problem_for(Est)
+    est = Est(C=np.inf, **TIGHT).fit(X, y)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=50_000).fit(X, y)
+    assert_allclose(est.predict_proba(X), ref.predict_proba(X), atol=1e-5)
