@@ -189,6 +189,32 @@ def test_from_numpy_matches_local(client, kind, sparse):
     assert_same_fit(result, reference)
 
 
+def test_every_round_kind_matches_local(client):
+    """Warm start (a broadcast initial round), case 3 (round B), extra line-search batches."""
+    n_iter = 4
+    X, Y, s, objective = make_problem("binary")
+    # Rows sorted by a feature: shards disagree, and DINGO has to work for its steps.
+    order = np.argsort(X[:, 0], kind="stable")
+    X, Y, s = X[order], Y[order], s[order]
+    w0 = 3.0 * np.random.default_rng(0).standard_normal(objective.n_params)
+    config = DingoConfig(max_iter=n_iter, theta=0.5, line_search_batch=2)
+    bounds = [0, 900, 1300, 1500, 2600, 4000]
+    with LocalBackend(split_rows(X, Y, s, bounds)) as backend:
+        reference = dingo(backend, objective, config, w0=w0)
+    with DaskBackend.from_numpy(client, X, Y, s, bounds) as backend:
+        result = dingo(backend, objective, config, w0=w0)
+    assert 3 in reference.history["case"]
+    assert reference.rounds > 2 + 6 * n_iter  # some line searches took several batches
+    np.testing.assert_array_equal(result.history["case"], reference.history["case"])
+    np.testing.assert_array_equal(result.history["step_size"], reference.history["step_size"])
+    assert (result.rounds, result.bytes_down, result.bytes_up) == (
+        reference.rounds,
+        reference.bytes_down,
+        reference.bytes_up,
+    )
+    np.testing.assert_allclose(result.w, reference.w, rtol=0, atol=1e-8)
+
+
 @pytest.mark.parametrize(
     "kind, sparse, masked",
     [
@@ -345,8 +371,11 @@ def test_worker_restart_mid_fit(client, builder):
     def build():
         if builder == "numpy":
             return DaskBackend.from_numpy(client, X, Y, s, bounds_of(chunks))
+        # The longest lineage: unknown chunk sizes, a merged tiny chunk, sparse chunks.
+        Xd, Yd, sd = to_dask(X, Y, s, (1000, 1000, 1000, 980, 20))
+        mask = da.from_array(np.arange(X.shape[0]) % 5 != 0, chunks=((1000, 1000, 1000, 980, 20),))
         return DaskBackend.from_dask_arrays(
-            client, *to_dask(X, Y, s, chunks), n_params=objective.n_params, n_outputs=3
+            client, Xd[mask], Yd[mask], sd[mask], n_params=objective.n_params, n_outputs=3
         )
 
     with build() as backend:
