@@ -40,8 +40,8 @@ def to_numpy(x):
     """Host NumPy copy (or view) of an array from any supported namespace."""
     if isinstance(x, np.ndarray):
         return x
-    if hasattr(x, "get"):  # CuPy: explicit device-to-host transfer
-        return np.asarray(x.get())
+    if type(x).__module__.split(".")[0] == "cupy":  # explicit device-to-host transfer
+        return x.get()
     return np.asarray(x)
 
 

@@ -6,14 +6,15 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backends import LocalBackend, even_row_bounds, split_rows
+from ._array_api import from_numpy, get_namespace, is_numpy, to_numpy
+from ._backends import LocalBackend, even_row_bounds, is_dask_input, split_rows
 from ._backends._local import available_cores
 from ._driver import DingoConfig, StopReason, dingo
 from ._objectives import BinaryLogistic, MultinomialSoftmax
@@ -75,8 +76,8 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         self.n_shards = n_shards
         self.backend = backend
 
-    # Subclasses define _make_objective(n_features, n_classes, total_weight),
-    # _proba(scores) and _log_proba(scores): the model family's hooks.
+    # Subclasses define _make_objective(n_features, n_classes, total_weight)
+    # and _log_proba(xp, scores): the model family's hooks.
 
     def _check_n_classes(self, n_classes):
         if n_classes < 2:
@@ -135,11 +136,16 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. Dense float32 input is promoted to float64 (the
-            solver targets gradient norms far below float32 resolution);
-            sparse input is used as CSR without copying its entries when
-            it already is CSR float64.
+        X : {array-like, sparse matrix, dask array, dask dataframe} of shape (n_samples, n_features)
+            Training data. NumPy and SciPy sparse data run in-process unless
+            ``backend="dask"``; Dask collections run on the active Dask client
+            (see ``backend``), or, with no distributed client, are computed by
+            Dask's local scheduler and fitted in-process with the same
+            sharding. Dense input is used as float64 (the solver targets
+            gradient norms below float32 resolution). Under
+            ``sklearn.config_context(array_api_dispatch=True)``, array API
+            inputs (CuPy, array-api-strict) stay in their namespace and on
+            their device for the whole fit.
         y : array-like of shape (n_samples,)
             Target labels of any type scikit-learn accepts.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -151,37 +157,130 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        if is_dask_input(X, y, sample_weight):
+            return self._fit_dask(X, y, sample_weight)
+
+        xp = self._input_namespace(X)
         X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=np.float64,
-            order="C",
-            y_numeric=False,
+            self, X, y, accept_sparse="csr", dtype=xp.float64, order="C", y_numeric=False
         )
+        y = to_numpy(y)
         check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        self._check_n_classes(len(self.classes_))
-        sample_weight = check_sample_weight(sample_weight, X)
-        if self.class_weight is not None:
-            class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-            sample_weight = sample_weight * class_weight[y_index]
-        total_weight = float(sample_weight.sum())
+        classes, y_index = np.unique(y, return_inverse=True)
+        sample_weight = check_sample_weight(
+            None if sample_weight is None else to_numpy(sample_weight), y
+        )
+        sample_weight = self._set_classes(classes, y_index, sample_weight)
+        objective = self._make_objective(X.shape[1], len(classes), float(sample_weight.sum()))
+        Y = from_numpy(objective.encode_targets(y_index), xp, like=X)
+        sample_weight = from_numpy(sample_weight, xp, like=X)
+
+        if self.backend == "dask":
+            from ._backends import _dask
+
+            client = _dask.get_active_client()
+            n_shards = self._n_shards(X.shape[0], objective.n_params, _dask.cluster_threads(client))
+            bounds = even_row_bounds(X.shape[0], n_shards)
+            backend = _dask.DaskBackend.from_numpy(client, X, Y, sample_weight, bounds)
+        else:
+            n_shards = self._n_shards(X.shape[0], objective.n_params, available_cores())
+            bounds = even_row_bounds(X.shape[0], n_shards)
+            backend = LocalBackend(split_rows(X, Y, sample_weight, bounds))
+        return self._run(backend, objective)
+
+    def _fit_dask(self, X, y, sample_weight):
+        from ._backends import _dask
+
+        X, y, sample_weight, feature_names = _dask.as_dask_training_data(X, y, sample_weight)
+        self._check_dask_features(X, feature_names, reset=True)
+        classes, class_sums, n_rows = _dask.target_summary(X, y, sample_weight)
+        check_classification_targets(classes)
+        class_weights = self._set_classes(classes, None, class_sums)
+        total_weight = float(class_sums @ class_weights)
         if not total_weight > 0:
             raise ValueError("Sample weights must not all be zero (after class weights).")
+        objective = self._make_objective(X.shape[1], len(classes), total_weight)
+        Y, sample_weight = _dask.encode_targets(y, sample_weight, classes, class_weights, objective)
 
-        objective = self._make_objective(X.shape[1], len(self.classes_), total_weight)
-        Y = objective.encode_targets(y_index)
-        n_shards = self._n_shards(X.shape[0], objective.n_params)
-        shards = split_rows(X, Y, sample_weight, even_row_bounds(X.shape[0], n_shards))
+        client = _dask.active_client_or_none()
+        if self.backend == "dask" and client is None:
+            client = _dask.get_active_client()  # raises, saying how to start one
+        if client is not None and self.backend != "local":
+            backend = _dask.DaskBackend.from_dask_arrays(
+                client, X, Y, sample_weight, n_params=objective.n_params, n_outputs=objective.n_outputs
+            )
+        else:
+            X, Y, sample_weight, bounds = _dask.compute_in_process(
+                X, Y, sample_weight, n_params=objective.n_params, n_outputs=objective.n_outputs
+            )
+            backend = LocalBackend(split_rows(X, Y, sample_weight, bounds))
+        return self._run(backend, objective)
+
+    def _set_classes(self, classes, y_index, weights):
+        """Store ``classes_`` and fold the class weights in.
+
+        With ``y_index`` (in-memory data), ``weights`` are per-sample and the
+        combined per-sample weights are returned. Without it (Dask data),
+        ``weights`` are the per-class sums of sample weights and the class
+        weights themselves are returned. Either way scikit-learn's
+        ``compute_class_weight`` decides, with the sample weights taken into
+        account as in ``LogisticRegression``.
+        """
+        self.classes_ = classes
+        self._check_n_classes(len(classes))
+        if y_index is None:
+            class_sums = weights
+        else:
+            class_sums = np.bincount(y_index, weights=weights, minlength=len(classes))
+        if self.class_weight is None:
+            class_weights = np.ones(len(classes))
+        else:
+            # compute_class_weight needs only the per-class weight sums, which
+            # the class labels weighted by those sums reproduce exactly.
+            class_weights = compute_class_weight(
+                self.class_weight, classes=classes, y=classes, sample_weight=class_sums
+            )
+        if y_index is None:
+            return class_weights
+        combined = weights * class_weights[y_index]
+        if not combined.sum() > 0:
+            raise ValueError("Sample weights must not all be zero (after class weights).")
+        return combined
+
+    def _run(self, backend, objective):
         w0 = self._warm_start_point(objective)
-        with LocalBackend(shards) as backend:
+        with backend:
             result = dingo(backend, objective, self._config(), w0=w0, callback=self._progress())
         self._store_result(result, objective)
         return self
 
-    def _n_shards(self, n_samples, n_params):
+    @staticmethod
+    def _input_namespace(X):
+        """The array API namespace X stays in: its own under array API dispatch, else NumPy."""
+        if get_config()["array_api_dispatch"] and not sp.issparse(X) and hasattr(X, "__array_namespace__"):
+            return get_namespace(X)
+        return np
+
+    def _check_dask_features(self, X, feature_names, *, reset):
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if feature_names is not None:
+                self.feature_names_in_ = feature_names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is not None and feature_names is not None and list(fitted) != list(feature_names):
+            raise ValueError(
+                "The feature names should match those that were passed during fit."
+            )
+
+    def _n_shards(self, n_samples, n_params, parallelism):
         if self.n_shards is not None:
             if self.n_shards > n_samples:
                 raise ValueError(
@@ -190,7 +289,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
                 )
             return self.n_shards
         largest = max(1, n_samples // (MIN_ROWS_PER_PARAM * n_params))
-        return max(1, min(available_cores(), largest))
+        return max(1, min(parallelism, largest))
 
     def _warm_start_point(self, objective):
         if not (self.warm_start and hasattr(self, "coef_")):
@@ -239,64 +338,115 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             )
 
     # -- predict -----------------------------------------------------------------------
+    # Every prediction method is a row-wise function of X: on Dask inputs it is
+    # mapped over the row blocks lazily; in memory it computes in X's namespace.
+
+    def _rowwise(self, X, method, n_columns, dtype=np.float64):
+        """Lazy block-wise ``method`` for Dask inputs, else None."""
+        if not is_dask_input(X):
+            return None
+        from ._backends import _dask
+
+        X, feature_names = _dask.as_dask_features(X)
+        self._check_dask_features(X, feature_names, reset=False)
+        return _dask.map_rows(getattr(self, method), X, n_columns, dtype)
+
+    def _scores(self, X):
+        xp = self._input_namespace(X)
+        X = validate_data(self, X, accept_sparse="csr", dtype=xp.float64, reset=False)
+        coef = from_numpy(self.coef_, xp, like=X)
+        intercept = from_numpy(self.intercept_, xp, like=X)
+        return get_namespace(coef), X @ coef.T + intercept
+
     def decision_function(self, X):
         """Margins ``X @ coef_.T + intercept_``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask dataframe} of shape (n_samples, n_features)
+            Dask inputs give a lazy Dask array, computed block by block where
+            the blocks live; array API inputs (under array API dispatch) give
+            an array of their namespace.
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) for the binary model, else (n_samples, n_classes)
+        scores : array of shape (n_samples,) for two classes, else (n_samples, n_classes)
+            With two classes, the log-odds of ``classes_[1]``, as scikit-learn's
+            binary classifiers.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        scores = X @ self.coef_.T + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        n_classes = len(self.classes_)
+        lazy = self._rowwise(X, "decision_function", None if n_classes == 2 else n_classes)
+        if lazy is not None:
+            return lazy
+        xp, scores = self._scores(X)
+        if scores.shape[1] == 1:
+            return xp.reshape(scores, (-1,))
+        if n_classes == 2:
+            # scikit-learn's binary convention: one score, the log-odds of classes_[1]
+            return scores[:, 1] - scores[:, 0]
+        return scores
 
     def predict(self, X):
         """Most probable class of each sample.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask dataframe} of shape (n_samples, n_features)
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+        labels : array of shape (n_samples,)
+            Labels from ``classes_`` (lazy for Dask inputs).
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        check_is_fitted(self)
+        lazy = self._rowwise(X, "predict", None, self.classes_.dtype)
+        if lazy is not None:
+            return lazy
+        xp, scores = self._scores(X)
+        if scores.shape[1] == 1:
+            index = xp.astype(scores[:, 0] > 0, xp.int64)
+        else:
+            index = xp.argmax(scores, axis=1)
+        if is_numpy(xp) or self.classes_.dtype.kind not in "biuf":
+            return self.classes_[to_numpy(index)]
+        return xp.take(from_numpy(self.classes_, xp, like=scores), index)
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask dataframe} of shape (n_samples, n_features)
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        log_proba : array of shape (n_samples, n_classes)
         """
-        return self._log_proba(self.decision_function(X))
+        check_is_fitted(self)
+        lazy = self._rowwise(X, "predict_log_proba", len(self.classes_))
+        if lazy is not None:
+            return lazy
+        xp, scores = self._scores(X)
+        return self._log_proba(xp, scores)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask dataframe} of shape (n_samples, n_features)
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        proba : array of shape (n_samples, n_classes)
         """
-        return self._proba(self.decision_function(X))
+        check_is_fitted(self)
+        lazy = self._rowwise(X, "predict_proba", len(self.classes_))
+        if lazy is not None:
+            return lazy
+        xp, scores = self._scores(X)
+        return xp.exp(self._log_proba(xp, scores))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -418,19 +568,17 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         super()._check_n_classes(n_classes)
         if n_classes > 2:
             raise ValueError(
-                f"DingoLogisticRegression is a binary classifier, but y has {n_classes} classes. "
+                f"Only binary classification is supported. DingoLogisticRegression is a binary "
+                f"classifier, but y has {n_classes} classes. "
                 "Use DingoSoftmaxRegression for a multinomial model, or wrap this estimator "
                 "in sklearn.multiclass.OneVsRestClassifier."
             )
 
     @staticmethod
-    def _proba(scores):
-        p1 = expit(scores)
-        return np.column_stack([1.0 - p1, p1])
-
-    @staticmethod
-    def _log_proba(scores):
-        return np.column_stack([log_expit(-scores), log_expit(scores)])
+    def _log_proba(xp, scores):
+        # log σ(±s) = −log(1 + e^{∓s}), stable for any margin
+        zero = xp.zeros_like(scores)
+        return xp.concat([-xp.logaddexp(zero, scores), -xp.logaddexp(zero, -scores)], axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -530,9 +678,6 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
         )
 
     @staticmethod
-    def _proba(scores):
-        return softmax(scores, axis=1)
-
-    @staticmethod
-    def _log_proba(scores):
-        return log_softmax(scores, axis=1)
+    def _log_proba(xp, scores):
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))

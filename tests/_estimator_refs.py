@@ -18,12 +18,17 @@ from sklearn.utils.class_weight import compute_class_weight
 
 
 def effective_weights(y, sample_weight=None, class_weight=None):
-    """Sample weights with the class weights multiplied in (as scikit-learn does)."""
+    """Sample weights with the class weights multiplied in.
+
+    As ``LogisticRegression`` (scikit-learn >= 1.8) does, "balanced" class
+    weights are computed from the sample-weighted class counts.
+    """
     y = np.asarray(y)
     s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if class_weight is not None:
         classes, y_index = np.unique(y, return_inverse=True)
-        s = s * compute_class_weight(class_weight, classes=classes, y=y)[y_index]
+        weights = compute_class_weight(class_weight, classes=classes, y=y, sample_weight=s)
+        s = s * weights[y_index]
     return s
 
 
