@@ -311,8 +311,10 @@ class LinearObjective(ABC):
         else:
             d = X.shape[1]
             gram = xp.zeros((d, d), dtype=a.dtype)
-            for start in range(0, X.shape[0], _GRAM_BLOCK_ROWS):
-                A = X[start : start + _GRAM_BLOCK_ROWS, :] * root[start : start + _GRAM_BLOCK_ROWS, None]
+            n = X.shape[0]
+            for start in range(0, n, _GRAM_BLOCK_ROWS):
+                stop = min(start + _GRAM_BLOCK_ROWS, n)
+                A = X[start:stop, :] * root[start:stop, None]
                 gram += A.T @ A
         gram = sign * gram
         col = a @ X
