@@ -3,6 +3,7 @@
 import math
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -338,25 +339,50 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             )
 
     # -- predict -----------------------------------------------------------------------
-    # Every prediction method is a row-wise function of X: on Dask inputs it is
-    # mapped over the row blocks lazily; in memory it computes in X's namespace.
+    # Every prediction is a row-wise function of the margins: on Dask inputs it
+    # is mapped lazily over the row blocks (checked once, as a whole); in
+    # memory it computes in X's namespace.
 
-    def _rowwise(self, X, method, n_columns, dtype=np.float64):
-        """Lazy block-wise ``method`` for Dask inputs, else None."""
-        if not is_dask_input(X):
-            return None
-        from ._backends import _dask
+    def _predict_rows(self, X, from_scores, n_columns, dtype=np.float64):
+        check_is_fitted(self)
+        if is_dask_input(X):
+            from ._backends import _dask
 
-        X, feature_names = _dask.as_dask_features(X)
-        self._check_dask_features(X, feature_names, reset=False)
-        return _dask.map_rows(getattr(self, method), X, n_columns, dtype)
-
-    def _scores(self, X):
+            X, feature_names = _dask.as_dask_features(X)
+            self._check_dask_features(X, feature_names, reset=False)
+            return _dask.map_rows(partial(self._from_block, from_scores), X, n_columns, dtype)
         xp = self._input_namespace(X)
         X = validate_data(self, X, accept_sparse="csr", dtype=xp.float64, reset=False)
-        coef = from_numpy(self.coef_, xp, like=X)
-        intercept = from_numpy(self.intercept_, xp, like=X)
+        return from_scores(*self._margins(X))
+
+    def _from_block(self, from_scores, block):
+        """A prediction on one (already validated) row block of a Dask array."""
+        return from_scores(*self._margins(block))
+
+    def _margins(self, X):
+        coef = from_numpy(self.coef_, get_namespace(X), like=X)
+        intercept = from_numpy(self.intercept_, get_namespace(X), like=X)
         return get_namespace(coef), X @ coef.T + intercept
+
+    def _decision(self, xp, scores):
+        if scores.shape[1] == 1:
+            return xp.reshape(scores, (-1,))
+        if scores.shape[1] == 2:
+            # scikit-learn's binary convention: one score, the log-odds of classes_[1]
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def _labels(self, xp, scores):
+        if scores.shape[1] == 1:
+            index = xp.astype(scores[:, 0] > 0, xp.int64)
+        else:
+            index = xp.argmax(scores, axis=1)
+        if is_numpy(xp) or self.classes_.dtype.kind not in "biuf":
+            return self.classes_[to_numpy(index)]
+        return xp.take(from_numpy(self.classes_, xp, like=scores), index)
+
+    def _proba(self, xp, scores):
+        return xp.exp(self._log_proba(xp, scores))
 
     def decision_function(self, X):
         """Margins ``X @ coef_.T + intercept_``.
@@ -376,16 +402,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_classes = len(self.classes_)
-        lazy = self._rowwise(X, "decision_function", None if n_classes == 2 else n_classes)
-        if lazy is not None:
-            return lazy
-        xp, scores = self._scores(X)
-        if scores.shape[1] == 1:
-            return xp.reshape(scores, (-1,))
-        if n_classes == 2:
-            # scikit-learn's binary convention: one score, the log-odds of classes_[1]
-            return scores[:, 1] - scores[:, 0]
-        return scores
+        return self._predict_rows(X, self._decision, None if n_classes == 2 else n_classes)
 
     def predict(self, X):
         """Most probable class of each sample.
@@ -400,17 +417,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             Labels from ``classes_`` (lazy for Dask inputs).
         """
         check_is_fitted(self)
-        lazy = self._rowwise(X, "predict", None, self.classes_.dtype)
-        if lazy is not None:
-            return lazy
-        xp, scores = self._scores(X)
-        if scores.shape[1] == 1:
-            index = xp.astype(scores[:, 0] > 0, xp.int64)
-        else:
-            index = xp.argmax(scores, axis=1)
-        if is_numpy(xp) or self.classes_.dtype.kind not in "biuf":
-            return self.classes_[to_numpy(index)]
-        return xp.take(from_numpy(self.classes_, xp, like=scores), index)
+        return self._predict_rows(X, self._labels, None, self.classes_.dtype)
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably.
@@ -424,11 +431,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         log_proba : array of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        lazy = self._rowwise(X, "predict_log_proba", len(self.classes_))
-        if lazy is not None:
-            return lazy
-        xp, scores = self._scores(X)
-        return self._log_proba(xp, scores)
+        return self._predict_rows(X, self._log_proba, len(self.classes_))
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -442,11 +445,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         proba : array of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        lazy = self._rowwise(X, "predict_proba", len(self.classes_))
-        if lazy is not None:
-            return lazy
-        xp, scores = self._scores(X)
-        return xp.exp(self._log_proba(xp, scores))
+        return self._predict_rows(X, self._proba, len(self.classes_))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,25 +3,24 @@
 import time
 import warnings
 
+import dask
+import dask.array as da
 import numpy as np
+import psutil
 import pytest
 import scipy.sparse as sp
+from distributed import Client, LocalCluster
 
-da = pytest.importorskip("dask.array")
-distributed = pytest.importorskip("distributed")
-psutil = pytest.importorskip("psutil")
-
-import dask  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
-
-from sklearn_dingo._backends import LocalBackend, split_rows  # noqa: E402
-from sklearn_dingo._backends._dask import (  # noqa: E402
+from sklearn_dingo._backends import LocalBackend, split_rows
+from sklearn_dingo._backends._dask import (
     DaskBackend,
+    active_client_or_none,
+    cluster_threads,
     get_active_client,
     shard_bounds_for_dask_chunks,
 )
-from sklearn_dingo._driver import DingoConfig, dingo  # noqa: E402
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax  # noqa: E402
+from sklearn_dingo._driver import DingoConfig, dingo
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
@@ -160,12 +159,18 @@ def test_shard_bounds_rejects_unknown_sizes():
 
 
 # -- the client -----------------------------------------------------------------------
+def test_cluster_threads(client):
+    assert cluster_threads(client) == 2
+
+
 def test_get_active_client(client):
     # The fixture's client is not the default one: as if no client had been started.
     with pytest.raises(ValueError, match=r"Client\(\)"):
         get_active_client()
+    assert active_client_or_none() is None
     with client.as_current():
         assert get_active_client() is client
+        assert active_client_or_none() is client
 
 
 # -- same numbers as in-process ------------------------------------------------------
@@ -234,7 +239,8 @@ def test_from_dask_arrays_matches_local(client, kind, sparse, masked):
         Xd, Yd, sd = Xd[mask], Yd[mask], sd[mask]
         assert np.isnan(Xd.shape[0])
         X, Y, s = X[keep], Y[keep], s[keep]
-        chunks = tuple(int(keep[a:b].sum()) for a, b in zip(bounds_of(chunks)[:-1], bounds_of(chunks)[1:]))
+        edges = bounds_of(chunks)
+        chunks = tuple(int(keep[a:b].sum()) for a, b in zip(edges[:-1], edges[1:]))
     sizes = shard_bounds_for_dask_chunks(chunks, objective.n_params, objective.n_outputs)
     assert len(sizes) == len(chunks) - 1  # the tiny chunk was merged
     objective = make_objective(kind, float(s.sum()))
@@ -285,12 +291,13 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
         backend = DaskBackend.from_dask_arrays(
             client, *to_dask(X, Y, s, (1000, 1000, 1000, 1000)), n_params=D, n_outputs=3
         )
-    rounds = []
+    rounds, addresses = [], []
     map_round = backend._map
 
     def recording_map(*args):
         handles = map_round(*args)
         rounds.append(handles.keys)
+        addresses.append(handles.addresses)
         return handles
 
     backend._map = recording_map
@@ -324,6 +331,20 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
                 for k in keys
             }
         )
+        # When each round task was submitted and when it finished (scheduler clock).
+        times = client.run_on_scheduler(
+            lambda dask_scheduler: {
+                k: (
+                    min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "released", "waiting")),
+                    min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "processing", "memory")),
+                )
+                for keys in rounds
+                for k in keys
+            }
+        )
+        shard_nbytes = client.run_on_scheduler(
+            lambda dask_scheduler: [dask_scheduler.tasks[k].nbytes for k in shard_keys]
+        )
     # Replies: a few parameter vectors at most (B trial gradients + losses).
     assert len(backend.reply_nbytes) == backend.n_shards * (result.rounds - len(rounds) + 1)
     assert max(backend.reply_nbytes) <= (B + 4) * (D + 1) * 8
@@ -335,9 +356,19 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
             assert dependencies[key] == expected
     # ... ran where its shard lives ...
     assert placements and all(task == shard and task for p in placements for task, shard in p)
+    # ... never waited in a worker's queue, where work stealing could have taken
+    # it (two shards share each single-thread worker: the second one's task is
+    # submitted once the first one's is done) ...
+    assert all(len(set(a)) == 2 for a in addresses)
+    for keys, where in zip(rounds, addresses):
+        for address in set(where):
+            mine = sorted((times[k] for k, a in zip(keys, where) if a == address))
+            assert all(later[0] >= earlier[1] for earlier, later in zip(mine, mine[1:]))
     # ... and no worker fetched anything from another during the fit.
     for address in after:
         assert after[address][len(before[address]) :] == []
+    # The scheduler knows how large a shard is (for its cost and memory models).
+    assert min(shard_nbytes) >= 1000 * N_FEATURES * 8
     # close() releases everything this fit put on the cluster.
     for _ in range(50):
         if not scheduler_tasks_with(client, backend.token) and not any(
@@ -389,7 +420,9 @@ def test_worker_restart_mid_fit(client, builder):
             if row["iteration"] == 2:
                 holders = client.who_has(backend.shards)
                 victim["address"] = holders[backend.shards[0].key][0]
-                victim["lost"] = [f.key for f in backend.shards if victim["address"] in holders[f.key]]
+                victim["lost"] = [
+                    f.key for f in backend.shards if victim["address"] in holders[f.key]
+                ]
                 client.restart_workers([victim["address"]])
 
         result = dingo(backend, objective, CONFIG, callback=restart_a_worker)
@@ -440,8 +473,7 @@ def test_unrecoverable_loss_fails_clearly(client):
 
 # -- security ---------------------------------------------------------------------------
 def test_tls_cluster():
-    pytest.importorskip("cryptography")
-    from distributed.security import Security
+    from distributed.security import Security  # Security.temporary() needs cryptography
 
     X, Y, s, objective = make_problem("binary", sparse=True)
     bounds = [0, 2000, 4000]

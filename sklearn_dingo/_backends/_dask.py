@@ -15,6 +15,13 @@ tiny ``getitem(·, 0)`` task on the same worker, so the only bytes that cross
 the network per round are the broadcast payload (one or two parameter
 vectors) and the replies (a few parameter vectors).
 
+Two things keep Dask from moving shards on its own. A worker never has more
+of a round's tasks than threads (the next one is submitted when one
+finishes): a task waiting in a worker's queue is what work stealing hands to
+an idle worker, shard and state included. And shards and states report
+their real size (``dask.sizeof``), so the scheduler's cost model knows that
+moving them is expensive.
+
 Fault tolerance
 ---------------
 Nothing is scattered. Every future of a fit has a task that can recompute it:
@@ -28,9 +35,13 @@ Nothing is scattered. Every future of a fit has a task that can recompute it:
   The scheduler keeps the specifications of released ancestors of futures a
   client still holds, so when a worker dies it recomputes the lost shard and
   replays the chain of rounds for it (all pure functions of their inputs), and
-  the fit continues with the same numbers. A worker that keeps dying fails
-  the fit with Dask's ``KilledWorker``, with a note naming the round: never a
-  silently different result.
+  the fit continues with the same numbers (verified by the tests: a worker
+  restarted mid-fit, same solution to 1e-8 and the same rounds).
+
+Data Dask cannot recompute (scattered data behind the user's arrays) lost
+with a worker stops the fit with a ``RuntimeError`` naming the round; a
+worker that keeps dying, with Dask's ``KilledWorker`` and a note naming the
+round: never a silently different result.
 
 The price is memory on the scheduler: the row blocks of ``from_numpy`` (one
 copy, for the whole fit) and the broadcast payloads of every past round
@@ -41,17 +52,23 @@ import math
 import operator
 import uuid
 import warnings
+from collections import deque
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
+from dask.sizeof import sizeof
 
+from .._array_api import from_numpy, get_namespace, to_numpy
 from .._objectives import ShardData
+from .._shard import ShardState
 from ._base import ShardBackend
 
 __all__ = [
     "DaskBackend",
+    "active_client_or_none",
+    "cluster_threads",
     "get_active_client",
     "shard_bounds_for_dask_chunks",
 ]
@@ -82,6 +99,14 @@ def get_active_client():
         return get_client()
     except ValueError:
         raise ValueError(_NO_CLIENT_MESSAGE) from None
+
+
+def active_client_or_none():
+    """The Dask client of the current context, or None if there is none."""
+    try:
+        return get_active_client()
+    except ValueError:
+        return None
 
 
 def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs):
@@ -142,11 +167,38 @@ def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs):
     return tuple(sizes)
 
 
+# -- sizes the scheduler sees -------------------------------------------------------
+# Workers report each result's size with ``dask.sizeof``, whose fallback for an
+# unknown object is ``sys.getsizeof``: a few dozen bytes for a shard of many
+# megabytes. The scheduler would then think moving a shard or a state is free
+# (work stealing, memory accounting, the dashboard). Workers import this module
+# (to unpickle the task functions below) before they size a result.
+@sizeof.register(ShardData)
+def _sizeof_shard(shard):
+    return sizeof(shard.X) + sizeof(shard.Y) + sizeof(shard.sample_weight) + 64
+
+
+@sizeof.register(ShardState)
+def _sizeof_state(state):
+    arrays = [state.w, state.eta, state.direction, state.eta_direction, state.damped_direction]
+    if state.solver is not None:  # eigendecomposition of an exact solver, if any
+        arrays.extend(value for value in vars(state.solver).values() if hasattr(value, "nbytes"))
+    return sum(sizeof(a) for a in arrays if a is not None) + 64
+
+
 # -- functions that run on the workers (top level, so that they pickle) --------
 def _make_shard(X, Y, sample_weight, weight_sum):
-    """A ShardData from one row block; SciPy sparse blocks become CSR matrices."""
+    """A ShardData from one row block; SciPy sparse blocks become CSR matrices.
+
+    Targets and weights are moved to the namespace and device of X, so a
+    CuPy chunk computes on the GPU that holds it.
+    """
     if sp.issparse(X):
         X = sp.csr_matrix(X)
+    else:
+        xp = get_namespace(X)
+        Y = from_numpy(to_numpy(Y), xp, like=X)
+        sample_weight = from_numpy(to_numpy(sample_weight), xp, like=X)
     return ShardData(X, Y, sample_weight, float(weight_sum))
 
 
@@ -253,6 +305,12 @@ class DaskBackend(ShardBackend):
         Returns
         -------
         DaskBackend
+
+        Notes
+        -----
+        The scheduler keeps the blocks (inside the shards' task
+        specifications) until :meth:`close`, to rebuild shards lost with a
+        worker: the data cost one extra copy there for the fit's duration.
         """
         from ._local import row_block_view
 
@@ -403,38 +461,80 @@ class DaskBackend(ShardBackend):
         self._names[name] = count + 1
         return name if count == 0 else f"{name}-r{count}"
 
-    def _locations(self):
-        """Worker holding each shard now (None while a lost shard is rebuilt)."""
-        who_has = self.client.who_has(self.shards)
-        return [next(iter(who_has.get(f.key, ())), None) for f in self.shards]
+    def _locations(self, handles):
+        """Where each shard's next task should run (None while a lost shard is rebuilt).
+
+        That is the worker holding the shard, and of several (Dask may have
+        copied a shard to balance load), the one that also holds the shard's
+        previous state, so that neither has to move.
+        """
+        previous = [] if handles is None else list(handles.futures)
+        who_has = self.client.who_has(self.shards + previous)
+        locations = []
+        for j, shard in enumerate(self.shards):
+            shard_holders = list(who_has.get(shard.key, ()))
+            state_holders = list(who_has.get(previous[j].key, ())) if previous else []
+            both = [address for address in state_holders if address in shard_holders]
+            locations.append(next(iter(both or shard_holders or state_holders), None))
+        return locations
 
     def _map(self, name, func, handles, payload, static):
         if self._closed:
             raise RuntimeError("this DaskBackend is closed.")
+        from distributed import as_completed
+
         tag = self._unique_name(name)
-        futures = []
+        futures = [None] * self.n_shards
+
+        def submit(j):
+            futures[j] = self.client.submit(
+                _run_round,
+                func,
+                self.shards[j],
+                None if handles is None else handles[j],
+                payload,
+                static,
+                key=f"dingo-{tag}-shard{j}-{self.token}",
+                pure=False,
+                **_pinned(addresses[j]),
+            )
+            return futures[j]
+
         with _round_errors(tag):
-            addresses = self._locations()
-            for j, (shard, address) in enumerate(zip(self.shards, addresses)):
-                futures.append(
-                    self.client.submit(
-                        _run_round,
-                        func,
-                        shard,
-                        None if handles is None else handles[j],
-                        payload,
-                        static,
-                        key=f"dingo-{tag}-shard{j}-{self.token}",
-                        pure=False,
-                        **_pinned(address),
-                    )
-                )
+            addresses = self._locations(handles)
+            # No more tasks on a worker than it has threads: a task waiting in a
+            # worker's queue is what Dask's work stealing moves to an idle worker,
+            # with its shard and state. The next task of a worker is submitted
+            # when one of its tasks finishes.
+            free = dict(self.client.nthreads())
+            waiting = {address: deque() for address in free}
+            running = as_completed(loop=self.client.loop)
+            for j, address in enumerate(addresses):
+                if address not in free:  # being rebuilt, or a worker that just left
+                    submit(j)
+                elif free[address] > 0:
+                    free[address] -= 1
+                    running.add(submit(j))
+                else:
+                    waiting[address].append(j)
+            n_waiting = sum(len(queue) for queue in waiting.values())
+            if n_waiting:
+                index = {future.key: j for j, future in enumerate(futures) if future is not None}
+                for done in running:
+                    queue = waiting[addresses[index[done.key]]]
+                    if queue:
+                        j = queue.popleft()
+                        running.add(submit(j))
+                        index[futures[j].key] = j
+                        n_waiting -= 1
+                        if not n_waiting:
+                            break
         self.last_handles = _Handles(futures, addresses)
         return self.last_handles
 
     def _gather_replies(self, handles):
-        from dask.sizeof import sizeof
-
+        # Not pinned: a task's only dependency decides where it runs, so each
+        # getitem runs where its (reply, state) is, wherever that ended up.
         reply_futures = [
             self.client.submit(
                 operator.getitem,
@@ -442,9 +542,8 @@ class DaskBackend(ShardBackend):
                 0,
                 key="dingo-reply-" + future.key.removeprefix("dingo-"),
                 pure=False,
-                **_pinned(address),
             )
-            for future, address in zip(handles.futures, handles.addresses)
+            for future in handles.futures
         ]
         with _round_errors(handles.keys[0].removeprefix("dingo-").rsplit("-shard", 1)[0]):
             replies = self.client.gather(reply_futures)
@@ -498,12 +597,22 @@ def _pinned(address):
     return {"workers": [address], "allow_other_workers": True}
 
 
+def cluster_threads(client):
+    """Total worker threads of the client's cluster (e.g. to choose a number of shards).
+
+    Raises
+    ------
+    ValueError
+        If the cluster has no workers.
+    """
+    return len(_worker_slots(client))
+
+
 def _worker_slots(client):
     """Worker addresses, each repeated once per thread, interleaved (for round-robin)."""
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    if not workers:
-        raise ValueError("The Dask cluster has no workers.")
-    threads = {address: int(info.get("nthreads", 1)) for address, info in sorted(workers.items())}
+    threads = dict(sorted(client.nthreads().items()))
+    if not threads:
+        raise ValueError("The Dask cluster has no workers; start some before fitting.")
     slots = []
     for t in range(max(threads.values())):
         slots.extend(address for address, n in threads.items() if n > t)
@@ -514,3 +623,193 @@ def _row_chunk_keys(array):
     """Keys of the chunks of an array with one column chunk, in row order."""
     keys = array.__dask_keys__()
     return [k[0] if array.ndim == 2 else k for k in keys]
+
+
+# -- Dask inputs of the estimators ------------------------------------------------
+# The estimators hand Dask collections here and get back Dask arrays, NumPy
+# summaries (classes, weight sums) or lazy results: everything that touches
+# Dask stays in this module.
+
+
+def as_dask_features(X):
+    """X as a 2-D Dask array with one column chunk, and its feature names (or None).
+
+    Dask DataFrames become arrays with their partition lengths computed
+    (counts only); their string column names are the feature names, as
+    scikit-learn's ``feature_names_in_``.
+    """
+    import dask.array as da
+    import dask.dataframe as dd
+
+    feature_names = None
+    if isinstance(X, dd.DataFrame):
+        columns = list(X.columns)
+        if columns and all(isinstance(c, str) for c in columns):
+            feature_names = np.asarray(columns, dtype=object)
+        X = X.to_dask_array(lengths=True)
+    elif isinstance(X, dd.Series):
+        raise ValueError(
+            "Expected a 2-D Dask array or Dask DataFrame for X, got a Dask Series; "
+            "use X.to_frame() for a single feature."
+        )
+    if not isinstance(X, da.Array):
+        X = da.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D array for X, got a {X.ndim}-D Dask array of shape {X.shape}.")
+    if X.dtype != np.float64:
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    return X, feature_names
+
+
+def _as_rows(name, v, row_chunks):
+    """A 1-D Dask array aligned with the row chunks of X."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    if isinstance(v, (dd.Series, dd.DataFrame)):
+        if isinstance(v, dd.DataFrame):
+            if len(v.columns) != 1:
+                raise ValueError(f"{name} must be 1-D, got a Dask DataFrame with {len(v.columns)} columns.")
+            v = v[v.columns[0]]
+        v = v.to_dask_array(lengths=True)
+    elif not isinstance(v, da.Array):
+        v = np.asarray(v)
+        if v.ndim == 2 and v.shape[1] == 1:
+            v = v[:, 0]
+        if v.ndim != 1 or v.shape[0] != sum(row_chunks):
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"[{sum(row_chunks)}, {v.shape[0] if v.ndim else 1}] (X and {name})."
+            )
+        return da.from_array(v, chunks=(row_chunks,))
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got a Dask array of shape {v.shape}.")
+    if any(math.isnan(c) for c in v.chunks[0]):
+        v = v.compute_chunk_sizes()
+    if v.shape[0] != sum(row_chunks):
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"[{sum(row_chunks)}, {v.shape[0]}] (X and {name})."
+        )
+    return v.rechunk((row_chunks,))
+
+
+def as_dask_training_data(X, y, sample_weight):
+    """Aligned Dask arrays ``(X, y, sample_weight or None, feature_names)``.
+
+    Unknown row chunk sizes of X are computed (not rejected); y and the
+    weights may be Dask arrays or Series (rechunked to X's rows) or in-memory
+    arrays (cut into X's row chunks).
+    """
+    X, feature_names = as_dask_features(X)
+    if any(math.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    row_chunks = X.chunks[0]
+    y = _as_rows("y", y, row_chunks)
+    if sample_weight is not None:
+        sample_weight = _as_rows("sample_weight", sample_weight, row_chunks).astype(np.float64)
+    return X, y, sample_weight, feature_names
+
+
+def _chunk_summary(X_block, y_block, s_block):
+    """Per-chunk labels, their weight sums, and what is wrong with the chunk, if anything."""
+    values = X_block.data if sp.issparse(X_block) else X_block
+    problems = []
+    if np.isnan(values).any():
+        problems.append("Input X contains NaN.")
+    elif not np.isfinite(values).all():
+        problems.append("Input X contains infinity or a value too large for dtype('float64').")
+    s = np.ones(len(y_block)) if s_block is None else np.asarray(s_block, dtype=np.float64)
+    if not np.isfinite(s).all():
+        problems.append("Input sample_weight contains NaN or infinity.")
+    elif (s < 0).any():
+        problems.append("Negative values in data passed to `sample_weight`")
+    labels, index = np.unique(np.asarray(y_block), return_inverse=True)
+    sums = np.bincount(index.reshape(-1), weights=s, minlength=len(labels))
+    return labels, sums, problems
+
+
+def target_summary(X, y, sample_weight):
+    """Classes, per-class weight sums and row count, with X and the weights checked.
+
+    One pass over the chunks on the cluster; only per-chunk label sets and
+    weight sums (small) come back to the client, never X.
+
+    Raises
+    ------
+    ValueError
+        If X has non-finite values or the weights are negative or non-finite,
+        with scikit-learn's wording.
+    """
+    import dask
+
+    Xd = X.to_delayed().ravel()
+    yd = y.to_delayed().ravel()
+    sd = [None] * len(yd) if sample_weight is None else sample_weight.to_delayed().ravel()
+    summarise = dask.delayed(_chunk_summary, pure=True)
+    parts = dask.compute(*[summarise(a, b, c) for a, b, c in zip(Xd, yd, sd)])
+    problems = sorted({p for _, _, found in parts for p in found})
+    if problems:
+        raise ValueError(" ".join(problems))
+    classes = np.unique(np.concatenate([labels for labels, _, _ in parts]))
+    sums = np.zeros(len(classes))
+    for labels, chunk_sums, _ in parts:
+        sums[np.searchsorted(classes, labels)] += chunk_sums
+    return classes, sums, int(X.shape[0])
+
+
+def _encode_block(y_block, s_block, classes, class_weights, objective):
+    index = np.searchsorted(classes, np.asarray(y_block))
+    s = np.ones(len(index)) if s_block is None else np.asarray(s_block, dtype=np.float64)
+    return objective.encode_targets(index), s * class_weights[index]
+
+
+def encode_targets(y, sample_weight, classes, class_weights, objective):
+    """Lazy encoded targets Y (n, K) and final weights (n,) chunk by chunk on the workers."""
+    import dask.array as da
+
+    K = objective.n_outputs
+    if sample_weight is None:
+        sample_weight = da.ones(y.shape[0], chunks=y.chunks, dtype=np.float64)
+    Y = da.map_blocks(
+        lambda yb, sb: _encode_block(yb, sb, classes, class_weights, objective)[0],
+        y, sample_weight, new_axis=1, chunks=(y.chunks[0], (K,)), dtype=np.float64,
+    )
+    s = da.map_blocks(
+        lambda yb, sb: _encode_block(yb, sb, classes, class_weights, objective)[1],
+        y, sample_weight, dtype=np.float64,
+    )
+    return Y, s
+
+
+def compute_in_process(X, Y, sample_weight, *, n_params, n_outputs):
+    """Dask arrays computed into memory, with the row bounds a cluster fit would use.
+
+    For Dask inputs without a distributed client: Dask's local scheduler
+    computes the chunks, and the shards are the (merged) row chunks, exactly
+    as :meth:`DaskBackend.from_dask_arrays` would make them on a cluster.
+    """
+    import dask
+
+    sizes = shard_bounds_for_dask_chunks(X.chunks[0], n_params, n_outputs)
+    X, Y, sample_weight = dask.compute(X, Y, sample_weight)
+    bounds = np.cumsum((0, *(r for r in sizes if r > 0))).tolist()
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    return X, Y, sample_weight, bounds
+
+
+def map_rows(func, X, n_columns, dtype=np.float64):
+    """Lazy ``func`` over the row blocks of X, of shape (n,) or (n, n_columns).
+
+    Nothing is computed: the result is a Dask array whose blocks are
+    computed where X's blocks live.
+    """
+    meta = np.empty((0,) if n_columns is None else (0, 0), dtype=dtype)
+    if n_columns is None:
+        return X.map_blocks(func, drop_axis=1, meta=meta)
+    return X.map_blocks(func, chunks=(X.chunks[0], (n_columns,)), meta=meta)
