@@ -716,19 +716,25 @@ def as_dask_training_data(X, y, sample_weight):
 
 
 def _chunk_summary(X_block, y_block, s_block):
-    """Per-chunk labels, their weight sums, and what is wrong with the chunk, if anything."""
+    """Per-chunk labels, their weight sums, and what is wrong with the chunk, if anything.
+
+    X is checked in its own namespace (a CuPy chunk on its GPU); labels and
+    weights are small and come to the host.
+    """
     values = X_block.data if sp.issparse(X_block) else X_block
+    xp = get_namespace(values)
     problems = []
-    if np.isnan(values).any():
+    if bool(xp.any(xp.isnan(values))):
         problems.append("Input X contains NaN.")
-    elif not np.isfinite(values).all():
+    elif not bool(xp.all(xp.isfinite(values))):
         problems.append("Input X contains infinity or a value too large for dtype('float64').")
-    s = np.ones(len(y_block)) if s_block is None else np.asarray(s_block, dtype=np.float64)
+    y_block = to_numpy(y_block)
+    s = np.ones(len(y_block)) if s_block is None else to_numpy(s_block).astype(np.float64)
     if not np.isfinite(s).all():
         problems.append("Input sample_weight contains NaN or infinity.")
     elif (s < 0).any():
         problems.append("Negative values in data passed to `sample_weight`")
-    labels, index = np.unique(np.asarray(y_block), return_inverse=True)
+    labels, index = np.unique(y_block, return_inverse=True)
     sums = np.bincount(index.reshape(-1), weights=s, minlength=len(labels))
     return labels, sums, problems
 
@@ -763,8 +769,8 @@ def target_summary(X, y, sample_weight):
 
 
 def _encode_block(y_block, s_block, classes, class_weights, objective):
-    index = np.searchsorted(classes, np.asarray(y_block))
-    s = np.ones(len(index)) if s_block is None else np.asarray(s_block, dtype=np.float64)
+    index = np.searchsorted(classes, to_numpy(y_block))
+    s = np.ones(len(index)) if s_block is None else to_numpy(s_block).astype(np.float64)
     return objective.encode_targets(index), s * class_weights[index]
 
 
