@@ -338,23 +338,10 @@ class DaskBackend(ShardBackend):
                 if not total > 0:
                     continue
                 j = len(shards)
-                shards.append(
-                    client.submit(
-                        _make_shard,
-                        row_block_view(X, start, stop),
-                        Y[start:stop, ...],
-                        s,
-                        total,
-                        key=f"dingo-shard{j}-{token}",
-                        pure=False,
-                        **_pinned(slots[j % len(slots)]),
-                    )
-                )
+                block = (row_block_view(X, start, stop), Y[start:stop, ...], s)
+                shards.append(_submit_shard(client, block, total, f"{j}-{token}", slots[j % len(slots)]))
                 sums.append(total)
-        if not shards:
-            raise ValueError("Sample weights must not all be zero.")
-        _wait(client, shards)
-        return cls(client, shards, sums)
+        return cls(client, _built(client, shards), sums)
 
     @classmethod
     def from_dask_arrays(cls, client, X, Y, sample_weight, *, n_params, n_outputs):
@@ -433,22 +420,11 @@ class DaskBackend(ShardBackend):
             if not total > 0:
                 continue
             addresses = list(holders.get(x_futures[j].key, ()))
-            shards.append(
-                client.submit(
-                    _make_shard,
-                    x_futures[j],
-                    y_futures[j],
-                    s_futures[j],
-                    total,
-                    key=f"dingo-shard{len(kept)}-{token}",
-                    pure=False,
-                    **_pinned(addresses[0] if addresses else None),
-                )
-            )
+            chunk = (x_futures[j], y_futures[j], s_futures[j])
+            address = addresses[0] if addresses else None
+            shards.append(_submit_shard(client, chunk, total, f"{len(kept)}-{token}", address))
             kept.append(total)
-        if not shards:
-            raise ValueError("Sample weights must not all be zero.")
-        _wait(client, shards)
+        _built(client, shards)
         # Once built, the shards alone reference the chunks (the same objects in
         # the workers' memory, not copies); the scheduler keeps the chunks'
         # lineage as long as the shards are held.
@@ -580,6 +556,21 @@ def _round_errors(round_name):
     except Exception as exc:
         exc.add_note(f"(in DINGO round {round_name!r} on the Dask cluster)")
         raise
+
+
+def _submit_shard(client, parts, weight_sum, tag, address):
+    """Future of the ShardData built from ``parts = (X, Y, sample_weight)`` on ``address``."""
+    return client.submit(
+        _make_shard, *parts, weight_sum, key=f"dingo-shard{tag}", pure=False, **_pinned(address)
+    )
+
+
+def _built(client, shards):
+    """Wait until the shard futures exist; no shard at all means all weights were zero."""
+    if not shards:
+        raise ValueError("Sample weights must not all be zero.")
+    _wait(client, shards)
+    return shards
 
 
 def _wait(client, futures):
