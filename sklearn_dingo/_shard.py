@@ -104,9 +104,7 @@ def round_a(shard, state, grad, step, *, objective, subproblem):
     g = _to_shard(shard, grad)
     curvature = objective.curvature(shard, eta)
     solver = make_solver(objective, shard, curvature, subproblem)
-    h = solver.hess_vec(g)
-    u = solver.pinv(g)
-    v = solver.damped(g)
+    h, u, v = solver.round_a_products(g)
     new_state = ShardState(
         w=w,
         eta=eta,

@@ -1,7 +1,7 @@
 """Local sub-problem solvers of one shard (ALGORITHM.md §3).
 
 Round A asks each shard for three products with its local Hessian H_j at
-the current point, and case 3 for a fourth:
+the current point (:meth:`round_a_products`), and case 3 for a fourth:
 
     h_j = H_j g                     (:meth:`hess_vec`)
     u_j = H_j^† g                   (:meth:`pinv`: minimum-norm least squares)
@@ -17,7 +17,7 @@ LSMR and CG). :func:`make_solver` picks one by a cost estimate.
 from dataclasses import dataclass
 
 from ._array_api import get_namespace
-from ._linalg import cg, lsmr, minres_qlp
+from ._linalg import cg, lanczos_solves, lsmr, minres_qlp
 
 SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
 
@@ -106,6 +106,10 @@ class ExactSolver:
     def hess_vec(self, g):
         return self._scale(self.eigenvalues, g)
 
+    def round_a_products(self, g):
+        """``(H g, H^† g, (H² + φ²I)⁻¹ H g)`` from the one eigendecomposition."""
+        return self.hess_vec(g), self.pinv(g), self.damped(g)
+
     def pinv(self, g):
         return self._scale(self._inverse, g)
 
@@ -132,6 +136,17 @@ class KrylovSolver:
         self.phi = phi
         self.rtol = rtol
         self.max_iter = max_iter
+
+    def round_a_products(self, g):
+        """``(H g, H^† g, (H² + φ²I)⁻¹ H g)`` from one Lanczos run on (H, g).
+
+        All three lie in the Krylov space of H and g, so one run of at most
+        ``max_iter`` products serves them all, where separate MINRES-QLP and
+        LSMR solves (:meth:`pinv`, :meth:`damped`) would take about three
+        times as many products (LSMR needs two per iteration).
+        """
+        result = lanczos_solves(self.hess_vec, g, damp=self.phi, rtol=self.rtol, maxiter=self.max_iter)
+        return result.hess_b, result.pinv, result.damped
 
     def pinv(self, g):
         return minres_qlp(self.hess_vec, g, rtol=self.rtol, maxiter=self.max_iter).x

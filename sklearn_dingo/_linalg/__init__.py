@@ -8,13 +8,16 @@ runs on NumPy, CuPy or any array API compatible library.
 - :func:`lsmr`: damped least squares ``min ||A x - b||^2 + damp^2 ||x||^2``.
 - :func:`minres_qlp`: minimum-norm solution of symmetric, possibly singular
   and inconsistent, systems.
+- :func:`lanczos_solves`: ``A b``, the minimum-norm ``A^† b`` and the damped
+  ``(A² + φ²I)⁻¹ A b`` of a symmetric ``A`` from one Lanczos run.
 
 Each returns a :class:`KrylovResult`.
 """
 
 from ._cg import cg
+from ._lanczos import LanczosSolves, lanczos_solves
 from ._lsmr import lsmr
 from ._minres_qlp import minres_qlp
 from ._result import KrylovResult
 
-__all__ = ["KrylovResult", "cg", "lsmr", "minres_qlp"]
+__all__ = ["KrylovResult", "LanczosSolves", "cg", "lanczos_solves", "lsmr", "minres_qlp"]
