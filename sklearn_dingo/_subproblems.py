@@ -28,13 +28,13 @@ SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
 # - a pass over X in a Hessian-vector product is memory-bound, about
 #   PASS_PENALTY times slower per multiply-add than the Gram update
 #   (2.5 in cache, 18 for a 100 MB shard);
-# - a round A takes about HESSP_PER_ROUND Hessian-vector products (counted
-#   over whole fits: 22 on a well-conditioned binary problem, 75-125 on
-#   breast cancer, digits and the 10-class reference problem, and the cap
-#   3·max_iter on badly scaled features).
+# - a round A takes about HESSP_PER_ROUND Hessian-vector products, one per
+#   Lanczos step (counted over whole fits: 5 per shard on a well-conditioned
+#   binary problem, 16-39 on breast cancer, digits and the 10-class
+#   reference problem, and the cap max_iter on badly scaled features).
 EIGH_COST = 8.0
 PASS_PENALTY = 10.0
-HESSP_PER_ROUND = 60.0
+HESSP_PER_ROUND = 25.0
 
 
 @dataclass(frozen=True)
@@ -172,15 +172,15 @@ def estimated_costs(objective, shard, config):
     Exact: one symmetric Gram update per curvature block
     (``K(K+1)/2 · nnz · (d+1)``) plus the eigendecomposition
     (``EIGH_COST · D³``). Krylov: ``HESSP_PER_ROUND`` Hessian-vector products
-    (at most the solvers' caps), each two memory-bound passes over the
-    shard's entries per output column. The units are those of the constants
-    above; only the ratio matters.
+    (at most the Lanczos cap), each two memory-bound passes over the shard's
+    entries per output column. The units are those of the constants above;
+    only the ratio matters.
     """
     K = objective.n_outputs
     D = objective.n_params
     n_blocks = K * (K + 1) // 2
     exact = n_blocks * shard.nnz * objective.n_rows + EIGH_COST * D**3
-    n_hessp = min(HESSP_PER_ROUND, 3 * config.max_iter + 1)
+    n_hessp = min(HESSP_PER_ROUND, config.max_iter)
     krylov = n_hessp * PASS_PENALTY * 2.0 * K * shard.nnz
     return exact, krylov
 
