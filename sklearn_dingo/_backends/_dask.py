@@ -622,12 +622,13 @@ def _row_chunk_keys(array):
 # Dask stays in this module.
 
 
-def as_dask_features(X):
+def as_dask_features(X, *, lengths=False):
     """X as a 2-D Dask array with one column chunk, and its feature names (or None).
 
-    Dask DataFrames become arrays with their partition lengths computed
-    (counts only); their string column names are the feature names, as
-    scikit-learn's ``feature_names_in_``.
+    Dask DataFrames become arrays, with their partition lengths computed
+    (counts only) if ``lengths`` (fitting needs row counts; lazy prediction
+    does not and computes nothing); their string column names are the
+    feature names, as scikit-learn's ``feature_names_in_``.
     """
     import dask.array as da
     import dask.dataframe as dd
@@ -637,7 +638,7 @@ def as_dask_features(X):
         columns = list(X.columns)
         if columns and all(isinstance(c, str) for c in columns):
             feature_names = np.asarray(columns, dtype=object)
-        X = X.to_dask_array(lengths=True)
+        X = X.to_dask_array(lengths=lengths or None)
     elif isinstance(X, dd.Series):
         raise ValueError(
             "Expected a 2-D Dask array or Dask DataFrame for X, got a Dask Series; "
@@ -696,7 +697,7 @@ def as_dask_training_data(X, y, sample_weight):
     weights may be Dask arrays or Series (rechunked to X's rows) or in-memory
     arrays (cut into X's row chunks).
     """
-    X, feature_names = as_dask_features(X)
+    X, feature_names = as_dask_features(X, lengths=True)
     if any(math.isnan(c) for c in X.chunks[0]):
         X = X.compute_chunk_sizes()
     row_chunks = X.chunks[0]

@@ -1,0 +1,673 @@
+"""The estimators on Dask inputs and Dask clusters.
+
+Every Dask fit is checked against an in-process fit of the same objective
+with the same shards (the merged row chunks of
+``shard_bounds_for_dask_chunks``, or the same even blocks), to 1e-8, and
+against scikit-learn's ``LogisticRegression`` to 1e-5 (relative).
+
+The first section runs with no distributed client at all (Dask's local
+scheduler, the documented fallback); the second on one module-wide
+``LocalCluster`` whose client is made current only inside those tests
+(``client.as_current()``), so that the first section really has no client.
+"""
+
+import pickle
+import re
+import threading
+import time
+import warnings
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import joblib
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+from dask.sizeof import sizeof
+from distributed import Client, LocalCluster, get_task_stream
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from _estimator_refs import effective_weights, relative_error
+from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
+from sklearn_dingo._backends import LocalBackend, split_rows
+from sklearn_dingo._backends._dask import active_client_or_none, shard_bounds_for_dask_chunks
+from sklearn_dingo._driver import dingo
+
+ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
+TIGHT = dict(C=1.0, tol=1e-10, max_iter=500)
+N, D = 3000, 10
+CHUNKS = (900, 700, 500, 880, 20)  # uneven, with a tiny trailing chunk (merged)
+FEATURES = [f"f{i}" for i in range(D)]
+
+
+# -- data and references ------------------------------------------------------------
+def make_data(kind, seed=0, n=N, d=D):
+    """Standardised features and integer labels (2 or 3 classes), not separable."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    n_classes = 2 if kind == "binary" else 3
+    W = 0.7 * rng.standard_normal((d, n_classes))
+    y = np.argmax(X @ W + rng.gumbel(size=(n, n_classes)), axis=1)
+    return X, y
+
+
+def make_weights(seed=1, n=N):
+    """Sample weights with zeros: a whole chunk (dropped shard) and scattered rows."""
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(0.5, 2.0, n)
+    s[900:1600] = 0.0  # the whole second chunk of CHUNKS
+    s[rng.random(n) < 0.05] = 0.0
+    return s
+
+
+def to_dask(*arrays, chunks=CHUNKS):
+    """Dask arrays with the given row chunks (and several column chunks for X)."""
+    out = []
+    for a in arrays:
+        if a is None:
+            out.append(None)
+        elif a.ndim == 2:
+            out.append(da.from_array(a, chunks=(chunks, 4)))
+        else:
+            out.append(da.from_array(a, chunks=(chunks,)))
+    return out
+
+
+def to_dask_dataframe(X, y, chunks=CHUNKS):
+    """A Dask DataFrame with named columns and partitions of ``chunks`` rows, and y as a Series."""
+    df = pd.DataFrame(X, columns=FEATURES)
+    df["label"] = y
+    edges = np.cumsum((0, *chunks))
+    ddf = dd.concat([dd.from_pandas(df.iloc[a:b], npartitions=1) for a, b in zip(edges[:-1], edges[1:])])
+    assert ddf.npartitions == len(chunks)
+    return ddf[FEATURES], ddf["label"]
+
+
+def n_outputs(kind, n_classes):
+    return 1 if kind == "binary" else n_classes
+
+
+def merged_bounds(chunks, kind, n_classes, d=D):
+    """Row bounds of the shards a Dask fit makes from row chunks ``chunks``."""
+    K = n_outputs(kind, n_classes)
+    sizes = shard_bounds_for_dask_chunks(chunks, (d + 1) * K, K)
+    return np.cumsum((0, *sizes)).tolist()
+
+
+def inprocess_fit(est, X, y, sample_weight, bounds):
+    """The estimator's objective and settings, fitted in-process on the row blocks ``bounds``.
+
+    Returns ``(coef, intercept, result)``; blocks of zero weight are dropped,
+    as every backend does.
+    """
+    classes, y_index = np.unique(y, return_inverse=True)
+    s = effective_weights(y, sample_weight, est.class_weight)
+    objective = est._make_objective(X.shape[1], len(classes), float(s.sum()))
+    Y = objective.encode_targets(y_index)
+    with LocalBackend(split_rows(X, Y, s, bounds)) as backend:
+        result = dingo(backend, objective, est._config())
+    W = result.w.reshape(objective.n_rows, objective.n_outputs)
+    return W[: X.shape[1]].T, W[X.shape[1]], result
+
+
+def assert_matches_inprocess(est, X, y, sample_weight, bounds):
+    coef, intercept, result = inprocess_fit(est, X, y, sample_weight, bounds)
+    assert est.converged_ and result.converged
+    assert_allclose(est.coef_, coef, rtol=0, atol=1e-8)
+    assert_allclose(est.intercept_, intercept, rtol=0, atol=1e-8)
+    assert est.n_iter_ == result.n_iter
+    assert est.n_communication_rounds_ == result.rounds
+    assert est.history_["bytes_down"][-1] == result.bytes_down
+    assert est.history_["bytes_up"][-1] == result.bytes_up
+
+
+def assert_matches_sklearn(est, X, y, sample_weight=None):
+    ref = LogisticRegression(C=est.C, class_weight=est.class_weight, tol=1e-12, max_iter=10000)
+    ref.fit(X, y, sample_weight=sample_weight)
+    assert_array_equal(est.classes_, ref.classes_)
+    assert relative_error(est.coef_, ref.coef_) < 1e-5
+    assert relative_error(est.intercept_, ref.intercept_) < 1e-5
+
+
+def refuse_to_compute(*args, **kwargs):
+    raise AssertionError("a Dask computation ran where nothing should be computed")
+
+
+def counting(calls):
+    """An identity block function that records every call (to detect computation)."""
+
+    def identity(block):
+        calls.append(len(block))
+        return block
+
+    return identity
+
+
+# -- processes ----------------------------------------------------------------------------
+def _new_children():
+    """PIDs of this process's descendants, except multiprocessing's resource tracker."""
+    pids = set()
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if not any("resource_tracker" in part for part in process.cmdline()):
+                pids.add(process.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return pids
+
+
+def _close_and_check(client, cluster, before):
+    """Close client and cluster; assert that every process they started is gone."""
+    started = [psutil.Process(pid) for pid in _new_children() - before if psutil.pid_exists(pid)]
+    client.close()
+    cluster.close()
+    _, alive = psutil.wait_procs(started, timeout=20)
+    assert not alive, f"processes left behind: {alive}"
+    assert not (_new_children() - before)
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    before = _new_children()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    # Not the default client: the no-client tests must really find none.
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        _close_and_check(client, cluster, before)
+
+
+@pytest.fixture
+def client(cluster_client):
+    """The module cluster's client, current for this test only."""
+    with cluster_client.as_current():
+        yield cluster_client
+
+
+# =========================================================================================
+# Without a distributed client: Dask's local scheduler, in-process fit, same shards.
+# =========================================================================================
+@pytest.fixture
+def no_client():
+    assert active_client_or_none() is None
+    yield
+    assert active_client_or_none() is None
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_no_client_fit_uses_the_merged_chunks(no_client, kind):
+    X, y = make_data(kind)
+    Xd, yd = to_dask(X, y)
+    est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+    bounds = merged_bounds(CHUNKS, kind, len(np.unique(y)))
+    assert len(bounds) == len(CHUNKS)  # the tiny trailing chunk was merged
+    assert_matches_inprocess(est, X, y, None, bounds)
+    assert_matches_sklearn(est, X, y)
+    assert est.n_features_in_ == D and not hasattr(est, "feature_names_in_")
+
+
+def test_no_client_backend_dask_says_how_to_start_a_client(no_client):
+    X, y = make_data("binary")
+    Xd, yd = to_dask(X, y)
+    with pytest.raises(ValueError, match=r"Client\("):
+        DingoLogisticRegression(backend="dask").fit(Xd, yd)
+    with pytest.raises(ValueError, match=r"Client\("):
+        DingoLogisticRegression(backend="dask").fit(X, y)
+
+
+def test_no_client_unknown_chunk_sizes(no_client):
+    X, y = make_data("softmax")
+    keep = np.random.default_rng(2).random(N) > 0.25
+    Xd, yd, maskd = to_dask(X, y, keep)
+    Xm, ym = Xd[maskd], yd[maskd]
+    assert np.isnan(Xm.shape[0])
+    est = DingoSoftmaxRegression(**TIGHT).fit(Xm, ym)
+    edges = np.cumsum((0, *CHUNKS))
+    chunks = tuple(int(keep[a:b].sum()) for a, b in zip(edges[:-1], edges[1:]))
+    assert_matches_inprocess(est, X[keep], y[keep], None, merged_bounds(chunks, "softmax", 3))
+
+
+def test_no_client_weights_and_balanced_classes(no_client):
+    X, y = make_data("softmax")
+    s = make_weights()
+    Xd, yd, sd = to_dask(X, y, s)
+    bounds = merged_bounds(CHUNKS, "softmax", 3)
+    est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd, sample_weight=sd)
+    assert_matches_inprocess(est, X, y, s, bounds)
+    balanced = DingoSoftmaxRegression(class_weight="balanced", **TIGHT).fit(Xd, yd, sample_weight=sd)
+    assert_matches_inprocess(balanced, X, y, s, bounds)
+    assert_matches_sklearn(balanced, X, y, s)
+
+
+def test_no_client_bad_inputs(no_client):
+    X, y = make_data("binary")
+    X_nan = X.copy()
+    X_nan[2500, 3] = np.nan
+    s = np.ones(N)
+    s[10] = -1.0
+    Xd, yd, sd = to_dask(X, y, s)
+    est = DingoLogisticRegression()
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(to_dask(X_nan)[0], yd)
+    with pytest.raises(ValueError, match="Negative"):
+        est.fit(Xd, yd, sample_weight=sd)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(Xd, yd[:-1])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(Xd, y[:-1])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(Xd, yd, sample_weight=da.ones(N - 5, chunks=1000))
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_lazy_prediction_on_dask_arrays(no_client, kind):
+    X, y = make_data(kind)
+    est = ESTIMATORS[kind](**TIGHT).fit(X, y)
+    calls = []
+    Xd = da.from_array(X, chunks=(CHUNKS, -1)).map_blocks(counting(calls), dtype=np.float64)
+    calls.clear()  # Dask itself may call it on an empty block, to infer meta
+    methods = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
+    lazy = {name: getattr(est, name)(Xd) for name in methods}
+    assert calls == []  # nothing computed yet
+    for name, result in lazy.items():
+        assert isinstance(result, da.Array), name
+        assert len(result.__dask_graph__()) > 0
+        expected = getattr(est, name)(X)
+        assert result.shape == expected.shape
+        computed = result.compute()
+        assert type(computed) is np.ndarray
+        if name == "predict":
+            assert_array_equal(computed, expected)
+            assert computed.dtype == expected.dtype
+        else:
+            assert_allclose(computed, expected, rtol=1e-12, atol=1e-12)
+    assert calls  # computed only on demand
+
+
+def test_lazy_prediction_on_dask_dataframes(no_client):
+    X, y = make_data("softmax")
+    est = DingoSoftmaxRegression(**TIGHT).fit(pd.DataFrame(X, columns=FEATURES), y)
+    calls = []
+    Xdf, _ = to_dask_dataframe(X, y)
+    Xdf = Xdf.map_partitions(counting(calls))
+    assert list(Xdf.columns) == FEATURES  # Dask infers meta (calls on dummy frames) ...
+    calls.clear()  # ... which is not computing the data
+    for name in ["predict", "predict_proba", "predict_log_proba", "decision_function"]:
+        calls.clear()
+        # Dask infers the meta of DataFrame-to-array conversions by calling the
+        # partition function on a 2-row dummy frame (not data); computing real
+        # partitions needs a scheduler, which refuses here.
+        with dask.config.set(scheduler=refuse_to_compute):
+            result = getattr(est, name)(Xdf)
+        assert isinstance(result, da.Array), name
+        assert all(n <= 2 for n in calls), f"{name} on a Dask DataFrame computed partitions {calls} eagerly"
+        computed = result.compute()
+        expected = getattr(est, name)(X)
+        if name == "predict":
+            assert_array_equal(computed, expected)
+        else:
+            assert_allclose(computed, expected, rtol=1e-12, atol=1e-12)
+
+
+# =========================================================================================
+# On a cluster: two single-thread worker processes.
+# =========================================================================================
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_fit_from_dask_arrays(client, kind):
+    X, y = make_data(kind)
+    Xd, yd = to_dask(X, y)
+    est = ESTIMATORS[kind](**TIGHT)
+    with get_task_stream(client) as stream:
+        est.fit(Xd, yd)
+    assert any("dingo-" in str(t["key"]) for t in stream.data)  # it ran on the cluster
+    bounds = merged_bounds(CHUNKS, kind, len(np.unique(y)))
+    assert len(bounds) == len(CHUNKS)
+    assert_matches_inprocess(est, X, y, None, bounds)
+    assert_matches_sklearn(est, X, y)
+    # The same as Dask's local scheduler, no client (the documented fallback).
+    with dask.config.set(scheduler="sync"):
+        local = ESTIMATORS[kind](backend="local", **TIGHT).fit(Xd, yd)
+    assert_allclose(est.coef_, local.coef_, rtol=0, atol=1e-8)
+    assert est.n_communication_rounds_ == local.n_communication_rounds_
+
+
+def test_fit_from_dask_dataframe(client):
+    X, y = make_data("softmax")
+    Xdf, ys = to_dask_dataframe(X, y)
+    assert isinstance(ys, dd.Series)
+    est = DingoSoftmaxRegression(**TIGHT).fit(Xdf, ys)
+    assert_array_equal(est.feature_names_in_, FEATURES)
+    assert est.n_features_in_ == D
+    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "softmax", 3))
+    assert_matches_sklearn(est, X, y)
+    # Lazy predictions on a DataFrame, checked against the columns by name.
+    proba = est.predict_proba(Xdf)
+    assert isinstance(proba, da.Array)
+    expected = est.predict_proba(pd.DataFrame(X, columns=FEATURES))
+    assert_allclose(proba.compute(), expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(Xdf[FEATURES[::-1]]).compute()
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_numpy_data_with_backend_dask(client, kind):
+    X, y = make_data(kind)
+    Est = ESTIMATORS[kind]
+    est = Est(backend="dask", n_shards=3, **TIGHT)
+    with get_task_stream(client) as stream:
+        est.fit(X, y)
+    keys = [str(t["key"]) for t in stream.data]
+    assert sum("dingo-shard" in k for k in keys) == 3  # sent to the workers as 3 shards
+    local = Est(backend="local", n_shards=3, **TIGHT).fit(X, y)
+    assert_allclose(est.coef_, local.coef_, rtol=0, atol=1e-8)
+    assert_allclose(est.intercept_, local.intercept_, rtol=0, atol=1e-8)
+    assert est.n_communication_rounds_ == local.n_communication_rounds_
+    assert_matches_inprocess(est, X, y, None, [0, 1000, 2000, 3000])
+    assert_matches_sklearn(est, X, y)
+
+
+def test_backend_local_with_a_client_stays_in_process(client):
+    X, y = make_data("binary")
+    Xd, yd = to_dask(X, y)
+    with get_task_stream(client) as stream:
+        est = DingoLogisticRegression(backend="local", **TIGHT).fit(Xd, yd)
+    assert not any("dingo-" in str(t["key"]) for t in stream.data)
+    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "binary", 2))
+
+
+def test_unknown_chunk_sizes_are_computed(client):
+    X, y = make_data("binary")
+    keep = np.random.default_rng(3).random(N) > 0.25
+    Xd, yd, maskd = to_dask(X, y, keep)
+    Xm, ym = Xd[maskd], yd[maskd]
+    assert np.isnan(Xm.shape[0]) and np.isnan(ym.shape[0])
+    est = DingoLogisticRegression(**TIGHT).fit(Xm, ym)
+    edges = np.cumsum((0, *CHUNKS))
+    chunks = tuple(int(keep[a:b].sum()) for a, b in zip(edges[:-1], edges[1:]))
+    assert_matches_inprocess(est, X[keep], y[keep], None, merged_bounds(chunks, "binary", 2))
+    assert_matches_sklearn(est, X[keep], y[keep])
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_dask_sample_weight_and_class_weight(client, kind):
+    X, y = make_data(kind)
+    s = make_weights()
+    Xd, yd, sd = to_dask(X, y, s)
+    n_classes = len(np.unique(y))
+    bounds = merged_bounds(CHUNKS, kind, n_classes)
+    Est = ESTIMATORS[kind]
+    est = Est(**TIGHT).fit(Xd, yd, sample_weight=sd)
+    assert_matches_inprocess(est, X, y, s, bounds)
+    assert_matches_sklearn(est, X, y, s)
+    # In-memory weights with Dask X and y: the same model.
+    mixed = Est(**TIGHT).fit(Xd, yd, sample_weight=s)
+    assert_allclose(mixed.coef_, est.coef_, rtol=0, atol=1e-12)
+    balanced = Est(class_weight="balanced", **TIGHT).fit(Xd, yd, sample_weight=sd)
+    assert_matches_inprocess(balanced, X, y, s, bounds)
+    assert_matches_sklearn(balanced, X, y, s)
+    # "balanced" is the same fit as its effective weights passed explicitly.
+    explicit = Est(**TIGHT).fit(Xd, yd, sample_weight=da.from_array(
+        effective_weights(y, s, "balanced"), chunks=(CHUNKS,)))
+    assert_allclose(balanced.coef_, explicit.coef_, rtol=0, atol=1e-10)
+
+
+def _record_gathers(client, monkeypatch):
+    """Sizes (``dask.sizeof``) of everything the client gathers from the cluster, item by item."""
+    sizes = []
+    gather = client.gather
+
+    def flatten(result):
+        if isinstance(result, list):
+            for item in result:
+                yield from flatten(item)
+        else:
+            yield result
+
+    def recording_gather(futures, *args, **kwargs):
+        result = gather(futures, *args, **kwargs)
+        sizes.extend(sizeof(item) for item in flatten(result))
+        return result
+
+    monkeypatch.setattr(client, "gather", recording_gather)
+    return sizes
+
+
+@pytest.mark.parametrize("container", ["array", "series"])
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_string_labels(client, kind, container, monkeypatch):
+    X, y_int = make_data(kind)
+    names = np.array(["cat", "dog", "bird"], dtype=object)
+    y = names[y_int]
+    if container == "array":
+        Xd, yd = to_dask(X, y)
+    else:
+        Xd, yd = to_dask_dataframe(X, y)
+    gathered = _record_gathers(client, monkeypatch)
+    est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+    monkeypatch.undo()
+    # Classes (and everything else) were found without bringing X, or y, to
+    # the client: only small summaries and replies came back.
+    assert gathered and max(gathered) < min(CHUNKS[:-1]) * D * 8 / 8
+    assert_array_equal(est.classes_, np.unique(y))
+    reference = ESTIMATORS[kind](**TIGHT).fit(X, y)
+    assert_array_equal(est.classes_, reference.classes_)
+    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, kind, len(np.unique(y))))
+    predicted = est.predict(Xd)
+    assert isinstance(predicted, da.Array)
+    assert_array_equal(predicted.compute(), reference.predict(X))
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_bad_dask_inputs(client, kind):
+    X, y = make_data(kind)
+    X_nan = X.copy()
+    X_nan[1234, 5] = np.nan
+    s = np.ones(N)
+    s[2999] = -0.5
+    Xd, yd, sd = to_dask(X, y, s)
+    est = ESTIMATORS[kind]()
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(to_dask(X_nan)[0], yd)
+    with pytest.raises(ValueError, match="Negative"):
+        est.fit(Xd, yd, sample_weight=sd)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(Xd, yd[:-3])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(Xd, yd, sample_weight=sd[:-3])
+
+
+def _references_distributed(obj, seen=None):
+    """Whether ``obj`` (an estimator's attributes, recursively) holds a Dask/distributed object."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return False
+    seen.add(id(obj))
+    module = type(obj).__module__ or ""
+    if module.split(".")[0] in ("distributed", "dask"):
+        return True
+    if isinstance(obj, dict):
+        return any(_references_distributed(v, seen) for v in obj.values())
+    if isinstance(obj, (list, tuple, set)):
+        return any(_references_distributed(v, seen) for v in obj)
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        return any(_references_distributed(v, seen) for v in obj.ravel())
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return any(_references_distributed(v, seen) for v in vars(obj).values())
+    return False
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_fitted_model_holds_no_cluster_and_predicts_lazily(client, kind):
+    X, y = make_data(kind)
+    Xd, yd = to_dask(X, y)
+    est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+    assert not _references_distributed(est)
+    payload = pickle.dumps(est)
+    assert len(payload) < 20_000
+    assert b"distributed" not in payload and b"dask" not in payload
+    restored = pickle.loads(payload)
+    assert_array_equal(restored.coef_, est.coef_)
+    for name in ["predict", "predict_proba", "predict_log_proba", "decision_function"]:
+        lazy = getattr(restored, name)(Xd)
+        assert isinstance(lazy, da.Array)
+        expected = getattr(est, name)(X)
+        if name == "predict":
+            assert_array_equal(lazy.compute(), expected)
+        else:
+            assert_allclose(lazy.compute(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_history_bytes_follow_the_accounting(client, kind):
+    """ALGORITHM.md §4: initial m(D+1) up; per case-1/2 iteration m(2D+1) down, m(3D+B(D+1)) up."""
+    X, y = make_data(kind)
+    Xd, yd = to_dask(X, y)
+    est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+    n_classes = len(np.unique(y))
+    bounds = merged_bounds(CHUNKS, kind, n_classes)
+    m = len(bounds) - 1
+    Dp = (D + 1) * n_outputs(kind, n_classes)
+    B = est._config().line_search_batch
+    assert B == 4
+    h = est.history_
+    assert {"bytes_down", "bytes_up", "rounds", "case"} <= set(h)
+    assert len(h["bytes_down"]) == est.n_iter_ + 1
+    assert (h["rounds"][0], h["bytes_down"][0], h["bytes_up"][0]) == (1, 0, 8 * m * (Dp + 1))
+    down, up, rounds = np.diff(h["bytes_down"]), np.diff(h["bytes_up"]), np.diff(h["rounds"])
+    case3 = h["case"][1:] == 3
+    extra = (rounds - 4 - 2 * case3) // 2  # extra line-search batches
+    assert (extra >= 0).all() and (rounds == 4 + 2 * case3 + 2 * extra).all()
+    assert_array_equal(down, 8 * m * (2 * Dp + 1 + Dp * case3 + extra))
+    assert_array_equal(up, 8 * m * (3 * Dp + B * (Dp + 1) + Dp * case3 + extra * B * (Dp + 1)))
+    plain = ~case3 & (extra == 0)
+    assert plain.any()
+    assert (down[plain] == 8 * m * (2 * Dp + 1)).all()
+    assert (up[plain] == 8 * m * (3 * Dp + B * (Dp + 1))).all()
+    _, _, result = inprocess_fit(est, X, y, None, bounds)
+    assert est.n_communication_rounds_ == result.rounds == h["rounds"][-1]
+    for column in ("rounds", "bytes_down", "bytes_up", "case"):
+        assert_array_equal(h[column], result.history[column])
+
+
+def test_grid_search_scales_out_with_joblib(client):
+    X, y = make_data("binary")
+    grid = {"C": [0.1, 1.0, 10.0]}
+    workers_before = sorted(client.scheduler_info()["workers"])
+    children = lambda: len(psutil.Process().children(recursive=True))  # noqa: E731
+    worker_children_before = client.run(children)
+    local_children_before = _new_children()
+    with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+        search = GridSearchCV(DingoLogisticRegression(), grid, cv=3).fit(X, y)
+    reference = GridSearchCV(DingoLogisticRegression(), grid, cv=3).fit(X, y)
+    keys = [str(t["key"]) for t in stream.data]
+    # All 3 candidates x 3 folds ran on the cluster, in joblib's batches
+    # ("batch_of__fit_and_score_1_calls-…", "mixed_batch_of__fit_and_score_2_calls-…").
+    batches = [re.search(r"batch_of__fit_and_score_(\d+)_calls", k) for k in keys]
+    assert keys and all(batches), keys
+    assert sum(int(b.group(1)) for b in batches) == 9
+    # The fits inside the workers ran in-process: no shard or round tasks, no
+    # nested cluster, no new processes, still the same two workers.
+    assert not [k for k in keys if "dingo-" in k]
+    assert sorted(client.scheduler_info()["workers"]) == workers_before
+    assert client.run(children) == worker_children_before
+    assert _new_children() == local_children_before
+    assert search.best_params_ == reference.best_params_
+    assert_allclose(
+        search.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"], rtol=0, atol=1e-10
+    )
+    assert_allclose(search.best_estimator_.coef_, reference.best_estimator_.coef_, rtol=0, atol=1e-8)
+
+
+def test_worker_restart_mid_fit(client):
+    """A worker restarted during an estimator fit: the same model, or a clear error."""
+    rng = np.random.default_rng(4)
+    n, d = 16000, 30
+    X = rng.standard_normal((n, d))
+    W = 0.5 * rng.standard_normal((d, 3))
+    y = np.argmax(X @ W + rng.gumbel(size=(n, 3)), axis=1)
+    order = np.argsort(X[:, 0], kind="stable")  # shards disagree: DINGO needs many rounds
+    X, y = X[order], y[order]
+    chunks = (4000, 4000, 4000, 4000)
+    Xd, yd = to_dask(X, y, chunks=chunks)
+    params = dict(C=1.0, tol=1e-10, max_iter=25)
+    outcome = {}
+
+    def fit():
+        try:
+            with client.as_current(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                outcome["model"] = DingoSoftmaxRegression(**params).fit(Xd, yd)
+        except Exception as exc:  # noqa: BLE001 - inspected below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=fit)
+    thread.start()
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    restarted = False
+    deadline = time.monotonic() + 60
+    while thread.is_alive() and time.monotonic() < deadline:
+        started = client.run_on_scheduler(
+            lambda dask_scheduler: any(str(k).startswith("dingo-A-3-") for k in dask_scheduler.tasks)
+        )
+        if started:
+            client.restart_workers([victim])
+            restarted = True
+            break
+        time.sleep(0.02)
+    thread.join(120)
+    assert not thread.is_alive()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = DingoSoftmaxRegression(**params)
+        coef, intercept, result = inprocess_fit(reference, X, y, None, np.cumsum((0, *chunks)))
+    assert len(client.scheduler_info()["workers"]) == 2
+    if "error" in outcome:
+        exc = outcome["error"]
+        text = " ".join([str(exc), *getattr(exc, "__notes__", [])])
+        assert "round" in text, f"an unclear error after a worker restart: {exc!r}"
+    else:
+        model = outcome["model"]
+        assert_allclose(model.coef_, coef, rtol=0, atol=1e-8)
+        assert_allclose(model.intercept_, intercept, rtol=0, atol=1e-8)
+        assert model.n_iter_ == result.n_iter
+        assert model.n_communication_rounds_ == result.rounds
+    assert restarted or "model" in outcome
+
+
+# =========================================================================================
+# A TLS-secured cluster of its own; the model outlives it.
+# =========================================================================================
+def test_tls_cluster_and_the_model_outlives_it():
+    from distributed.security import Security  # Security.temporary() needs cryptography
+
+    assert active_client_or_none() is None
+    X, y = make_data("softmax")
+    Xd, yd = to_dask(X, y)
+    security = Security.temporary()
+    before = _new_children()
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0", security=security
+    )
+    tls_client = Client(cluster, security=security, set_as_default=False)
+    try:
+        assert cluster.scheduler_address.startswith("tls://")
+        with tls_client.as_current(), get_task_stream(tls_client) as stream:
+            est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd)
+        assert any("dingo-" in str(t["key"]) for t in stream.data)
+    finally:
+        _close_and_check(tls_client, cluster, before)
+    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "softmax", 3))
+    assert_matches_sklearn(est, X, y)
+    # The cluster is gone: the model still pickles, unpickles and predicts.
+    assert tls_client.status == "closed"
+    restored = pickle.loads(pickle.dumps(est))
+    assert_allclose(restored.predict_proba(X), est.predict_proba(X), rtol=0, atol=0)
+    assert_array_equal(restored.predict(X), est.predict(X))
+    assert active_client_or_none() is None
