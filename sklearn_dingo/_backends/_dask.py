@@ -208,6 +208,13 @@ def _run_round(func, shard, previous, payload, static):
     return func(shard, state, *payload, **static)
 
 
+def _reply_and_address(result):
+    """A round's reply and the worker holding the round's state."""
+    from distributed import get_worker
+
+    return result[0], get_worker().address
+
+
 def _n_rows(block):
     return int(block.shape[0])
 
@@ -275,6 +282,11 @@ class DaskBackend(ShardBackend):
         self.last_handles = None
         self._names = {}
         self._closed = False
+        # Where each shard's latest state lives, as reported by the workers
+        # with every reply (None: ask the scheduler), and the workers' threads:
+        # kept here so that a round costs no scheduler queries of its own.
+        self._state_addresses = None
+        self._nthreads = {}
 
     @property
     def total_weight(self):
@@ -440,10 +452,14 @@ class DaskBackend(ShardBackend):
     def _locations(self, handles):
         """Where each shard's next task should run (None while a lost shard is rebuilt).
 
-        That is the worker holding the shard, and of several (Dask may have
-        copied a shard to balance load), the one that also holds the shard's
-        previous state, so that neither has to move.
+        That is where the shard's previous state is, as its worker reported
+        with the last reply: every round of the driver is reduced before the
+        next starts, so this costs no query. Only the first round (and a round
+        after a worker change) asks the scheduler which worker holds each
+        shard (of several, the one also holding the previous state).
         """
+        if handles is not None and self._state_addresses is not None:
+            return list(self._state_addresses)
         previous = [] if handles is None else list(handles.futures)
         who_has = self.client.who_has(self.shards + previous)
         locations = []
@@ -453,6 +469,12 @@ class DaskBackend(ShardBackend):
             both = [address for address in state_holders if address in shard_holders]
             locations.append(next(iter(both or shard_holders or state_holders), None))
         return locations
+
+    def _worker_threads(self, addresses):
+        """Threads of each worker, queried again only when an unknown worker appears."""
+        if any(a is not None and a not in self._nthreads for a in addresses):
+            self._nthreads = dict(self.client.nthreads())
+        return dict(self._nthreads)
 
     def _map(self, name, func, handles, payload, static):
         if self._closed:
@@ -482,7 +504,7 @@ class DaskBackend(ShardBackend):
             # worker's queue is what Dask's work stealing moves to an idle worker,
             # with its shard and state. The next task of a worker is submitted
             # when one of its tasks finishes.
-            free = dict(self.client.nthreads())
+            free = self._worker_threads(addresses)
             waiting = {address: deque() for address in free}
             running = as_completed(loop=self.client.loop)
             for j, address in enumerate(addresses):
@@ -510,19 +532,25 @@ class DaskBackend(ShardBackend):
 
     def _gather_replies(self, handles):
         # Not pinned: a task's only dependency decides where it runs, so each
-        # getitem runs where its (reply, state) is, wherever that ended up.
+        # reply task runs where its (reply, state) is, and says which worker
+        # that is (the next round's placement, with no scheduler query).
         reply_futures = [
             self.client.submit(
-                operator.getitem,
+                _reply_and_address,
                 future,
-                0,
                 key="dingo-reply-" + future.key.removeprefix("dingo-"),
                 pure=False,
             )
             for future in handles.futures
         ]
         with _round_errors(handles.keys[0].removeprefix("dingo-").rsplit("-shard", 1)[0]):
-            replies = self.client.gather(reply_futures)
+            gathered = self.client.gather(reply_futures)
+        replies = [reply for reply, _ in gathered]
+        addresses = [address for _, address in gathered]
+        # A worker that moved a state is fine; a state on a worker we do not
+        # know means the cluster changed: ask the scheduler next round.
+        known = self._state_addresses is None or set(addresses) <= set(self._nthreads)
+        self._state_addresses = addresses if known else None
         self.reply_nbytes.extend(int(sizeof(reply)) for reply in replies)
         return replies
 
