@@ -1,0 +1,342 @@
+"""Measuring instruments shared by every solver of the benchmark.
+
+* :func:`objective_gradient` - scikit-learn's objective and its gradient,
+  coded here independently of every solver (no scikit-learn, dask-ml or
+  sklearn_dingo code): mean log-loss + ||coef||^2 / (2 C n), full
+  parametrisation for softmax, no intercept.
+* :class:`PeakRSS` - peak resident-set growth of this process during a fit,
+  sampled by a thread (after ``malloc_trim`` so that memory freed by earlier
+  fits and kept by the allocator does not hide the growth).
+* :func:`time_one_pass` - the floor: seconds of one read of X (``X.T @ v``).
+* :class:`PassCounter` - rows of X read by scikit-learn and sklearn_dingo,
+  counted by wrapping their products with X (installable on Dask workers).
+* :class:`ClusterMeter` - client-cluster round trips and bytes on the wire of
+  a Dask client, and worker-to-worker transfers from the workers' logs.
+"""
+
+import ctypes
+import gc
+import threading
+import time
+
+import numpy as np
+import psutil
+import scipy.sparse as sp
+from scipy.special import expit, log_softmax, softmax
+
+
+# -- the objective every solver is judged by ------------------------------------
+def as_coef_matrix(coef, n_features):
+    """(d, K) matrix from a (d,), (1, d) or (K, d) coefficient array."""
+    coef = np.asarray(coef, dtype=np.float64)
+    if coef.ndim == 1:
+        return coef.reshape(n_features, 1)
+    return coef.reshape(-1, n_features).T
+
+
+def objective_gradient(X, y, coef, C, n_classes):
+    """scikit-learn's LogisticRegression objective (no intercept) and its gradient.
+
+    f(W) = (1/n) sum_i [logsumexp(x_i W) - (x_i W)_{y_i}] + ||W||^2 / (2 C n)
+    (binary: the single column W, margin log(1 + e^z) - y z).
+
+    Returns
+    -------
+    f : float
+    grad : ndarray of shape (d, K) (K = 1 for binary)
+    """
+    n, d = X.shape
+    W = as_coef_matrix(coef, d)
+    Z = X @ W
+    Z = np.asarray(Z)
+    if n_classes == 2:
+        z = Z[:, 0]
+        loss = np.mean(np.logaddexp(0.0, z) - y * z)
+        R = (expit(z) - y)[:, None]
+    else:
+        logp = log_softmax(Z, axis=1)
+        loss = -np.mean(logp[np.arange(n), y])
+        R = softmax(Z, axis=1)
+        R[np.arange(n), y] -= 1.0
+    G = X.T @ R
+    G = np.asarray(G) / n + W / (C * n)
+    f = float(loss + np.sum(W * W) / (2.0 * C * n))
+    return f, G
+
+
+# -- memory ------------------------------------------------------------------------
+_LIBC = None
+
+
+def trim_memory():
+    """Collect garbage and give freed heap pages back to the OS (glibc)."""
+    global _LIBC
+    gc.collect()
+    try:
+        if _LIBC is None:
+            _LIBC = ctypes.CDLL("libc.so.6")
+        _LIBC.malloc_trim(0)
+    except OSError:  # pragma: no cover - not glibc
+        pass
+
+
+class PeakRSS:
+    """Peak growth of this process's RSS while the ``with`` block runs (bytes)."""
+
+    def __init__(self, interval=0.002):
+        self.interval = interval
+        self.peak_delta = 0
+        self._process = psutil.Process()
+
+    def __enter__(self):
+        trim_memory()
+        self.baseline = self._process.memory_info().rss
+        self._peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            rss = self._process.memory_info().rss
+            if rss > self._peak:
+                self._peak = rss
+            self._stop.wait(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._process.memory_info().rss)
+        self.peak_delta = self._peak - self.baseline
+
+
+# -- the floor: one pass over the data ----------------------------------------------
+def time_one_pass(X, n_outputs=1, repeats=7):
+    """Fastest of ``repeats`` timings of ``X.T @ V``, V of shape (n,) or (n, K): reading X once.
+
+    The minimum, not the median: this is the floor, and other processes on a
+    shared machine only ever make a pass slower.
+    """
+    rng = np.random.default_rng(0)
+    V = rng.standard_normal(X.shape[0] if n_outputs == 1 else (X.shape[0], n_outputs))
+    X.T @ V  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        X.T @ V
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+# -- passes over the data (rows of X read) ---------------------------------------------
+class PassCounter:
+    """Counts rows of X read by the products of scikit-learn and sklearn_dingo.
+
+    Installed by wrapping, at class/module level and only in the process that
+    calls :meth:`install` (run it on Dask workers with ``client.run``):
+
+    * scikit-learn (``sklearn.linear_model._linear_loss``): every
+      ``weight_intercept_raw`` (X @ coef), every gradient product X.T @ r made
+      by ``loss_gradient`` / ``gradient`` / ``gradient_hessian``, every
+      ``sandwich_dot`` (a Gram product X.T diag(h) X: one read of X) and every
+      Hessian-vector product of ``gradient_hessian_product``'s closure;
+    * sklearn_dingo (``LinearObjective``): every ``margins`` (X @ W) and
+      ``_transpose_product`` (X.T @ R) on a shard, and every ``_weighted_gram``
+      (a Gram update plus the column sums a @ X: two reads).
+
+    A pass is ``rows read / n``: for sharded fits, a read of every shard once.
+    """
+
+    _installed = False
+    rows = 0
+    _lock = threading.Lock()
+
+    @classmethod
+    def _add(cls, rows):
+        with cls._lock:
+            cls.rows += int(rows)
+
+    @classmethod
+    def read_and_reset(cls, dask_worker=None):
+        with cls._lock:
+            rows, cls.rows = cls.rows, 0
+        return rows
+
+    @classmethod
+    def install(cls, dask_worker=None):
+        if cls._installed:
+            return True
+        cls._installed = True
+        import functools
+
+        def counted(func, reads=1, x_arg=None):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                X = x_arg(args, kwargs)
+                if X is not None and hasattr(X, "shape") and len(X.shape) == 2:
+                    cls._add(reads * X.shape[0])
+                return func(*args, **kwargs)
+
+            return wrapper
+
+        try:
+            from sklearn.linear_model import _linear_loss as ll
+
+            arg2 = lambda a, k: k.get("X", a[2] if len(a) > 2 else None)  # (self, coef, X, ...)
+            ll.LinearModelLoss.weight_intercept_raw = counted(ll.LinearModelLoss.weight_intercept_raw, 1, arg2)
+            for name in ("loss_gradient", "gradient", "gradient_hessian"):
+                setattr(ll.LinearModelLoss, name, counted(getattr(ll.LinearModelLoss, name), 1, arg2))
+            ll.sandwich_dot = counted(ll.sandwich_dot, 1, lambda a, k: a[0])
+            original_ghp = ll.LinearModelLoss.gradient_hessian_product
+
+            @functools.wraps(original_ghp)
+            def ghp(self, coef, X, *args, **kwargs):
+                grad, hessp = original_ghp(self, coef, X, *args, **kwargs)
+                cls._add(2 * X.shape[0])  # X @ coef and X.T @ gradient
+
+                def counted_hessp(s):
+                    cls._add(2 * X.shape[0])
+                    return hessp(s)
+
+                return grad, counted_hessp
+
+            ll.LinearModelLoss.gradient_hessian_product = ghp
+        except ImportError:  # pragma: no cover
+            pass
+        try:
+            from sklearn_dingo._objectives import _base as ob
+
+            Obj = ob.LinearObjective
+            Obj.margins = counted(Obj.margins, 1, lambda a, k: a[1])  # (self, X, w)
+            Obj._transpose_product = counted(Obj._transpose_product, 1, lambda a, k: a[1].X)
+            Obj._weighted_gram = counted(Obj._weighted_gram, 2, lambda a, k: a[1].X)
+        except ImportError:  # pragma: no cover
+            pass
+        return True
+
+
+# -- the cluster: round trips and bytes --------------------------------------------------
+class ClusterMeter:
+    """Round trips and bytes between this Dask client and its cluster.
+
+    * **round trips**: calls of ``Client.sync`` made from this (non event loop)
+      thread, i.e. every blocking client operation: ``dask.compute`` /
+      ``Client.get``, ``gather``, ``scatter``, ``wait``, ``who_has``, ``Future.result``.
+      Each sends requests and waits for the cluster's answer.
+    * **graph computes**: calls of ``Client.get`` (what ``dask.compute`` runs).
+    * **bytes**: bytes written to and read from the TCP connections of this
+      process whose peer is the scheduler (the client's side of the
+      client-scheduler connections: graphs, scattered data, gathered results,
+      heartbeats), counted at the comm layer (frames, headers included); plus
+      worker-to-worker transfers, summed from the workers'
+      ``transfer_incoming_log``.
+
+    The scheduler of a ``LocalCluster`` runs in this process; its connections
+    to the workers (peer: a worker) are not counted, so a result relayed by the
+    scheduler is counted once, where it reaches the client.
+    """
+
+    def __init__(self, client):
+        import distributed
+        from distributed.comm import tcp
+
+        self.client = client
+        self.scheduler_address = client.scheduler.address
+        self.round_trips = 0
+        self.computes = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self._streams = set()
+        self._paused = False
+        meter = self
+
+        Client = distributed.Client
+        self._originals = [
+            (Client, "sync", Client.sync),
+            (Client, "get", Client.get),
+            (tcp.TCP, "write", tcp.TCP.write),
+            (tcp.TCP, "read", tcp.TCP.read),
+            (tcp, "read_bytes_rw", tcp.read_bytes_rw),
+        ]
+        orig_sync, orig_get, orig_write, orig_read, orig_read_bytes = (o[2] for o in self._originals)
+
+        def sync(self, *args, **kwargs):
+            if not meter._paused:
+                meter.round_trips += 1
+            return orig_sync(self, *args, **kwargs)
+
+        def get(self, *args, **kwargs):
+            if not meter._paused:
+                meter.computes += 1
+            return orig_get(self, *args, **kwargs)
+
+        async def write(self, *args, **kwargs):
+            n = await orig_write(self, *args, **kwargs)
+            if self._peer_addr == meter.scheduler_address and not meter._paused:
+                meter.bytes_sent += int(n or 0)
+            return n
+
+        async def read(self, *args, **kwargs):
+            if self._peer_addr == meter.scheduler_address:
+                meter._streams.add(id(self.stream))
+                if not meter._paused:
+                    meter.bytes_received += 8  # the length header
+            return await orig_read(self, *args, **kwargs)
+
+        async def read_bytes_rw(stream, n):
+            if id(stream) in meter._streams and not meter._paused:
+                meter.bytes_received += int(n)
+            return await orig_read_bytes(stream, n)
+
+        Client.sync = sync
+        Client.get = get
+        tcp.TCP.write = write
+        tcp.TCP.read = read
+        tcp.read_bytes_rw = read_bytes_rw
+
+    def close(self):
+        for owner, name, original in self._originals:
+            setattr(owner, name, original)
+
+    def _worker_transfer_bytes(self):
+        self._paused = True
+        try:
+            totals = self.client.run(_incoming_transfer_bytes)
+        finally:
+            self._paused = False
+        return sum(totals.values())
+
+    def snapshot(self):
+        """Cumulative counters now (reading the workers' logs is not counted)."""
+        time.sleep(0.05)  # let in-flight replies land
+        return dict(
+            round_trips=self.round_trips,
+            computes=self.computes,
+            bytes_sent=self.bytes_sent,
+            bytes_received=self.bytes_received,
+            worker_bytes=self._worker_transfer_bytes(),
+        )
+
+    @staticmethod
+    def delta(before, after):
+        return {k: after[k] - before[k] for k in before}
+
+    def passes(self):
+        """Rows of X read on the workers since the last reset (PassCounter there)."""
+        self._paused = True
+        try:
+            rows = self.client.run(PassCounter.read_and_reset)
+        finally:
+            self._paused = False
+        return sum(rows.values())
+
+
+def _incoming_transfer_bytes(dask_worker):
+    return int(sum(entry.get("total", 0) for entry in dask_worker.transfer_incoming_log))
+
+
+def nbytes_of(X):
+    if sp.issparse(X):
+        return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+    return int(X.nbytes)

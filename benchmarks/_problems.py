@@ -1,0 +1,151 @@
+"""The benchmark problems, generated with fixed seeds.
+
+Every problem is a labelled data set plus the regularisation ``C`` at which
+all solvers are compared (``fit_intercept=False`` everywhere: dask-ml
+penalises its intercept, so an intercept would make the objectives differ).
+
+=====  ===============================  =========  =======  =====  =======
+key    kind                             n          d        K      density
+=====  ===============================  =========  =======  =====  =======
+1      binary dense, standardised       200,000    200      2      1
+2      binary dense, unscaled columns   200,000    200      2      1
+3      binary dense, wide               20,000     2,000    2      1
+4      softmax dense                    60,000     784      10     1
+5      binary sparse CSR                100,000    50,000   2      1e-3
+=====  ===============================  =========  =======  =====  =======
+
+``--quick`` shrinks every problem so that the whole run takes well under a
+minute on two cores (for CI); the kinds, seeds and ``C`` stay the same.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+
+SEED = 20190105  # arXiv:1901.05134, the DINGO paper
+
+# (n, d) of each problem, default and --quick.
+SIZES = {
+    "default": {1: (200_000, 200), 2: (200_000, 200), 3: (20_000, 2_000), 4: (60_000, 784), 5: (100_000, 50_000)},
+    # Small enough for CI, with shards (one per core/worker) much taller than
+    # the number of parameters, so that every solver converges quickly.
+    "quick": {1: (4_000, 20), 2: (4_000, 20), 3: (4_000, 100), 4: (3_000, 24), 5: (10_000, 500)},
+}
+N_CLASSES = 10
+DENSITY = {"default": 1e-3, "quick": 2e-2}
+C_VALUE = 10.0
+
+
+@dataclass
+class Problem:
+    key: int
+    name: str
+    description: str
+    X: object  # ndarray or CSR matrix, float64
+    y: np.ndarray  # int labels 0..K-1
+    C: float
+    n_classes: int = 2
+    notes: list = field(default_factory=list)
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def sparse(self):
+        return sp.issparse(self.X)
+
+    @property
+    def binary(self):
+        return self.n_classes == 2
+
+    @property
+    def n_params(self):
+        return self.n_features * (1 if self.binary else self.n_classes)
+
+    @property
+    def nbytes(self):
+        """Bytes of X as stored (CSR: data + indices + indptr)."""
+        if self.sparse:
+            return int(self.X.data.nbytes + self.X.indices.nbytes + self.X.indptr.nbytes)
+        return int(self.X.nbytes)
+
+    def shape_text(self):
+        text = f"n={self.n_samples:,}, d={self.n_features:,}"
+        if not self.binary:
+            text += f", K={self.n_classes}"
+        if self.sparse:
+            text += f", nnz={self.X.nnz:,}"
+        return text
+
+
+def _correlated_standardised(rng, n, d):
+    """Gaussian features with mild correlations, then standardised column-wise."""
+    mix = np.eye(d) + 0.3 * rng.standard_normal((d, d)) / np.sqrt(d)
+    X = rng.standard_normal((n, d)) @ mix
+    X -= X.mean(axis=0)
+    X /= X.std(axis=0)
+    return np.ascontiguousarray(X)
+
+
+def _binary_labels(rng, X, margin_scale=3.0):
+    d = X.shape[1]
+    w = rng.standard_normal(d) * (margin_scale / np.sqrt(d))
+    return (rng.random(X.shape[0]) < expit(X @ w)).astype(np.int64)
+
+
+def _dense_standardised(size, rng):
+    n, d = SIZES[size][1]
+    X = _correlated_standardised(rng, n, d)
+    return X, _binary_labels(rng, X)
+
+
+def make_problem(key, size="default"):
+    """Problem ``key`` (1-5) at ``size`` ("default" or "quick")."""
+    if key in (1, 2):
+        X, y = _dense_standardised(size, np.random.default_rng(SEED + 1))
+        if key == 1:
+            return Problem(1, "dense-standardised", "binary dense, standardised features", X, y, C_VALUE)
+        # Column scales log-uniform over three decades (1e-1.5 .. 1e1.5), as
+        # raw features often come: same labels, badly conditioned Hessian.
+        scales = 10.0 ** np.random.default_rng(SEED + 2).uniform(-1.5, 1.5, X.shape[1])
+        X *= scales
+        return Problem(
+            2, "dense-unscaled", "binary dense, column scales spread over three decades", X, y, C_VALUE
+        )
+    if key == 3:
+        rng = np.random.default_rng(SEED + 3)
+        n, d = SIZES[size][3]
+        X = _correlated_standardised(rng, n, d)
+        return Problem(3, "dense-wide", "binary dense, wide (n/d = 10)", X, _binary_labels(rng, X), C_VALUE)
+    if key == 4:
+        rng = np.random.default_rng(SEED + 4)
+        n, d = SIZES[size][4]
+        X = _correlated_standardised(rng, n, d)
+        W = rng.standard_normal((d, N_CLASSES)) * (3.0 / np.sqrt(d))
+        P = softmax(X @ W, axis=1)
+        # inverse-CDF sampling of one class per row
+        y = (rng.random((n, 1)) > np.cumsum(P, axis=1)).sum(axis=1)
+        y = np.minimum(y, N_CLASSES - 1).astype(np.int64)
+        return Problem(4, "softmax", f"softmax dense, {N_CLASSES} classes", X, y, C_VALUE, n_classes=N_CLASSES)
+    if key == 5:
+        rng = np.random.default_rng(SEED + 5)
+        n, d = SIZES[size][5]
+        per_row = max(1, round(DENSITY[size] * d))
+        indices = rng.integers(0, d, size=(n, per_row))
+        indices.sort(axis=1)
+        data = rng.random((n, per_row)) + 0.1  # positive, tf-idf-like
+        X = sp.csr_matrix(
+            (data.ravel(), indices.ravel(), np.arange(0, n * per_row + 1, per_row)), shape=(n, d)
+        )
+        X.sum_duplicates()  # a few repeated columns per row merge
+        w = rng.standard_normal(d) * 0.5
+        y = (rng.random(n) < expit(X @ w)).astype(np.int64)
+        return Problem(5, "sparse", f"binary sparse CSR, density {DENSITY[size]:g}", X, y, C_VALUE)
+    raise ValueError(f"unknown problem {key!r}; choose from 1-5.")

@@ -1,0 +1,68 @@
+"""The benchmark suite runs end to end at its --quick size (benchmarks/run.py)."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "benchmarks" / "run.py"
+
+PROBLEMS = {"1", "2", "3", "4", "5"}
+SOLVERS = {
+    "dingo",
+    "dingo (dask)",
+    "sklearn lbfgs",
+    "sklearn newton-cholesky",
+    "dask-ml lbfgs",
+    "dask-ml lbfgs (normalize=False)",
+    "dask-ml newton",
+}
+
+
+@pytest.mark.skipif(not RUN.exists(), reason="benchmarks/ is not part of this installation")
+def test_quick_benchmark_writes_a_row_per_solver_per_problem(tmp_path):
+    pytest.importorskip("distributed")
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+    markdown = (tmp_path / "results.md").read_text()
+    assert "## Targets" in markdown
+    for key in PROBLEMS:
+        assert f"## Problem {key}:" in markdown
+
+    with open(tmp_path / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    pairs = {(r["problem"], r["solver"]) for r in rows}
+    assert pairs == {(p, s) for p in PROBLEMS for s in SOLVERS}
+    assert len(rows) == len(pairs)
+
+    # Every row says what happened; this package and scikit-learn always run.
+    by = {(r["problem"], r["solver"]): r for r in rows}
+    for (problem, solver), r in by.items():
+        assert r["status"] in {"ok", "n/a", "failed"}, r
+        if r["status"] != "ok":
+            assert r["reason"], r
+        if solver.startswith(("dingo", "sklearn")):
+            assert r["status"] == "ok", r
+            assert float(r["rel_gap"]) < 1e-6, r
+            assert float(r["wall"]) > 0
+    # dask-ml is binary only; where it is installed its lbfgs runs on dense binary problems.
+    for solver in ("dask-ml lbfgs", "dask-ml newton"):
+        assert by[("4", solver)]["status"] == "n/a"
+    try:
+        import dask_ml  # noqa: F401
+    except ImportError:
+        assert all(by[(p, "dask-ml lbfgs")]["status"] == "n/a" for p in PROBLEMS)
+    else:
+        assert by[("1", "dask-ml lbfgs")]["status"] == "ok"
+        assert int(by[("1", "dask-ml lbfgs")]["round_trips"]) > 0
+        assert int(by[("1", "dingo (dask)")]["round_trips"]) > 0
