@@ -15,7 +15,6 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.preprocessing import StandardScaler
 

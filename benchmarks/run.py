@@ -430,7 +430,7 @@ def main(argv=None):
     from _measure import ClusterMeter, PassCounter, time_one_pass
     from _problems import make_problem
     from _report import derive, markdown_table, targets, write_csv
-    from _solvers import ClusterData, all_solvers, check_dask_glm_objective
+    from _solvers import ClusterData, check_dask_glm_objective
 
     size = "quick" if args.quick else "default"
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._array_api import from_numpy, get_namespace, is_numpy, to_numpy
 from ._backends import LocalBackend, even_row_bounds, is_dask_input, split_rows
 from ._backends._local import available_cores
-from ._driver import DingoConfig, StopReason, dingo
+from ._driver import DingoConfig, dingo
 from ._objectives import BinaryLogistic, MultinomialSoftmax
 from ._subproblems import SUBPROBLEM_METHODS, SubproblemConfig
 from ._validation import (

@@ -49,7 +49,6 @@ copy, for the whole fit) and the broadcast payloads of every past round
 """
 
 import math
-import operator
 import uuid
 import warnings
 from collections import deque
