@@ -100,8 +100,7 @@ class PeakRSS:
     def _sample(self):
         while not self._stop.is_set():
             rss = self._process.memory_info().rss
-            if rss > self._peak:
-                self._peak = rss
+            self._peak = max(self._peak, rss)
             self._stop.wait(self.interval)
 
     def __exit__(self, *exc):

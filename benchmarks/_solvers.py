@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-
 from _measure import as_coef_matrix
 
 DINGO_TOL = 1e-10
@@ -288,18 +287,25 @@ class ClusterData:
         X = X.map_blocks(copy, dtype=X.dtype, meta=X._meta)
         y = y.map_blocks(copy, dtype=y.dtype)
         arrays = [X, y, y.astype(np.float64)]
+        coo = None
         if problem.sparse:
-            import sparse
-
-            arrays.append(
-                X.map_blocks(sparse.COO.from_scipy_sparse, dtype=np.float64, meta=sparse.COO.from_numpy(np.zeros((0, 0))))
-            )
+            try:  # pydata-sparse comes with dask-glm (dask-ml); without it dask-ml does not run
+                import sparse
+            except ImportError:
+                sparse = None
+            if sparse is not None:
+                meta = sparse.COO.from_numpy(np.zeros((0, 0)))
+                coo = X.map_blocks(sparse.COO.from_scipy_sparse, dtype=np.float64, meta=meta)
+                arrays.append(coo)
         persisted = client.persist(arrays)
         from distributed import wait
 
         wait(persisted)
         self.X_dingo, self.y_labels, self.y_float = persisted[:3]
-        self.X_daskml = persisted[3] if problem.sparse else persisted[0]
+        if problem.sparse:
+            self.X_daskml = persisted[3] if coo is not None else None
+        else:
+            self.X_daskml = persisted[0]
         self.dask_input_failed = None
 
     def release(self):
@@ -332,4 +338,4 @@ def check_dask_glm_objective(problem, rng_seed=0, max_rows=2000):
     return abs(theirs - X.shape[0] * ours) / abs(theirs)
 
 
-__all__ = ["all_solvers", "ClusterData", "FitOutput", "NotApplicable", "as_coef_matrix"]
+__all__ = ["ClusterData", "FitOutput", "NotApplicable", "all_solvers", "as_coef_matrix"]

@@ -282,7 +282,6 @@ def selected_solvers(args):
 def warm_up(client):
     """One tiny fit of every cluster solver: imports and JIT on the workers, not timed."""
     import numpy as np
-
     from _problems import Problem
     from _solvers import ClusterData, all_solvers
 
@@ -352,12 +351,16 @@ def git_text():
 
     try:
         head = subprocess.run(
-            ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "sklearn_dingo"],
             capture_output=True,
             text=True,
+            check=False,
         ).stdout.strip()
     except OSError:
         return "unknown"
@@ -425,12 +428,11 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*Sending large graph.*")
 
-    from distributed import Client, LocalCluster
-
     from _measure import ClusterMeter, PassCounter, time_one_pass
     from _problems import make_problem
     from _report import derive, markdown_table, targets, write_csv
     from _solvers import ClusterData, check_dask_glm_objective
+    from distributed import Client, LocalCluster
 
     size = "quick" if args.quick else "default"
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
