@@ -37,6 +37,14 @@ BACKENDS = ("auto", "local", "dask")
 MIN_ROWS_PER_PARAM = 50
 
 
+def _positive_total(total):
+    """The total sample weight S as a float; zero means nothing to fit."""
+    total = float(total)
+    if not total > 0:
+        raise ValueError("Sample weights must not all be zero (after class weights).")
+    return total
+
+
 class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit/predict machinery; subclasses choose the objective."""
 
@@ -171,8 +179,10 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = check_sample_weight(
             None if sample_weight is None else to_numpy(sample_weight), y
         )
-        sample_weight = self._set_classes(classes, y_index, sample_weight)
-        objective = self._make_objective(X.shape[1], len(classes), float(sample_weight.sum()))
+        class_sums = np.bincount(y_index, weights=sample_weight, minlength=len(classes))
+        sample_weight = sample_weight * self._fit_classes(classes, class_sums)[y_index]
+        total_weight = _positive_total(sample_weight.sum())
+        objective = self._make_objective(X.shape[1], len(classes), total_weight)
         Y = from_numpy(objective.encode_targets(y_index), xp, like=X)
         sample_weight = from_numpy(sample_weight, xp, like=X)
 
@@ -194,12 +204,10 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
 
         X, y, sample_weight, feature_names = _dask.as_dask_training_data(X, y, sample_weight)
         self._check_dask_features(X, feature_names, reset=True)
-        classes, class_sums, n_rows = _dask.target_summary(X, y, sample_weight)
+        classes, class_sums, _ = _dask.target_summary(X, y, sample_weight)
         check_classification_targets(classes)
-        class_weights = self._set_classes(classes, None, class_sums)
-        total_weight = float(class_sums @ class_weights)
-        if not total_weight > 0:
-            raise ValueError("Sample weights must not all be zero (after class weights).")
+        class_weights = self._fit_classes(classes, class_sums)
+        total_weight = _positive_total(class_sums @ class_weights)
         objective = self._make_objective(X.shape[1], len(classes), total_weight)
         Y, sample_weight = _dask.encode_targets(y, sample_weight, classes, class_weights, objective)
 
@@ -217,36 +225,21 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             backend = LocalBackend(split_rows(X, Y, sample_weight, bounds))
         return self._run(backend, objective)
 
-    def _set_classes(self, classes, y_index, weights):
-        """Store ``classes_`` and fold the class weights in.
+    def _fit_classes(self, classes, class_sums):
+        """Store ``classes_`` and return the weight of each class.
 
-        With ``y_index`` (in-memory data), ``weights`` are per-sample and the
-        combined per-sample weights are returned. Without it (Dask data),
-        ``weights`` are the per-class sums of sample weights and the class
-        weights themselves are returned. Either way scikit-learn's
-        ``compute_class_weight`` decides, with the sample weights taken into
-        account as in ``LogisticRegression``.
+        ``class_sums`` are the per-class sums of sample weights: all that
+        scikit-learn's ``compute_class_weight`` needs (also for "balanced",
+        which it computes from weighted counts, as ``LogisticRegression``), so
+        the class labels weighted by those sums stand in for y exactly.
         """
         self.classes_ = classes
         self._check_n_classes(len(classes))
-        if y_index is None:
-            class_sums = weights
-        else:
-            class_sums = np.bincount(y_index, weights=weights, minlength=len(classes))
         if self.class_weight is None:
-            class_weights = np.ones(len(classes))
-        else:
-            # compute_class_weight needs only the per-class weight sums, which
-            # the class labels weighted by those sums reproduce exactly.
-            class_weights = compute_class_weight(
-                self.class_weight, classes=classes, y=classes, sample_weight=class_sums
-            )
-        if y_index is None:
-            return class_weights
-        combined = weights * class_weights[y_index]
-        if not combined.sum() > 0:
-            raise ValueError("Sample weights must not all be zero (after class weights).")
-        return combined
+            return np.ones(len(classes))
+        return compute_class_weight(
+            self.class_weight, classes=classes, y=classes, sample_weight=class_sums
+        )
 
     def _run(self, backend, objective):
         w0 = self._warm_start_point(objective)
