@@ -6,7 +6,6 @@ import warnings
 import dask
 import dask.array as da
 import numpy as np
-import psutil
 import pytest
 import scipy.sparse as sp
 from distributed import Client, LocalCluster
@@ -21,40 +20,16 @@ from sklearn_dingo._backends._dask import (
 )
 from sklearn_dingo._driver import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+from _clusters import close_and_check, new_children
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
 
 
 # -- fixtures and helpers --------------------------------------------------------
-def _new_children():
-    """PIDs of this process's descendants, except multiprocessing's resource tracker.
-
-    The tracker is started with the first spawned process and lives as long as
-    this interpreter, by design; it is not part of any cluster.
-    """
-    pids = set()
-    for process in psutil.Process().children(recursive=True):
-        try:
-            if not any("resource_tracker" in part for part in process.cmdline()):
-                pids.add(process.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return pids
-
-
-def _close_and_check(client, cluster, before):
-    """Close client and cluster; assert that every process they started is gone."""
-    started = [psutil.Process(pid) for pid in _new_children() - before if psutil.pid_exists(pid)]
-    client.close()
-    cluster.close()
-    _, alive = psutil.wait_procs(started, timeout=20)
-    assert not alive, f"processes left behind: {alive}"
-
-
 @pytest.fixture(scope="module")
 def client():
-    before = _new_children()
+    before = new_children()
     # dashboard_address=":0": a free port (None does not turn the dashboard off
     # in recent distributed; it would warn and move off a busy 8787).
     cluster = LocalCluster(
@@ -65,7 +40,7 @@ def client():
     try:
         yield client
     finally:
-        _close_and_check(client, cluster, before)
+        close_and_check(client, cluster, before)
 
 
 def make_problem(kind, sparse=False, n=4000, seed=0):
@@ -479,7 +454,7 @@ def test_tls_cluster():
     bounds = [0, 2000, 4000]
     reference = local_fit(X, Y, s, objective, bounds)
     security = Security.temporary()
-    before = _new_children()
+    before = new_children()
     cluster = LocalCluster(
         n_workers=1,
         threads_per_worker=2,
@@ -493,5 +468,5 @@ def test_tls_cluster():
         with DaskBackend.from_numpy(tls_client, X, Y, s, bounds) as backend:
             result = dingo(backend, objective, CONFIG)
     finally:
-        _close_and_check(tls_client, cluster, before)
+        close_and_check(tls_client, cluster, before)
     assert_same_fit(result, reference)

@@ -37,6 +37,7 @@ from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._dask import active_client_or_none, shard_bounds_for_dask_chunks
 from sklearn_dingo._driver import dingo
+from _clusters import close_and_check, new_children
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
 TIGHT = dict(C=1.0, tol=1e-10, max_iter=500)
@@ -150,38 +151,16 @@ def counting(calls):
 
 
 # -- processes ----------------------------------------------------------------------------
-def _new_children():
-    """PIDs of this process's descendants, except multiprocessing's resource tracker."""
-    pids = set()
-    for process in psutil.Process().children(recursive=True):
-        try:
-            if not any("resource_tracker" in part for part in process.cmdline()):
-                pids.add(process.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return pids
-
-
-def _close_and_check(client, cluster, before):
-    """Close client and cluster; assert that every process they started is gone."""
-    started = [psutil.Process(pid) for pid in _new_children() - before if psutil.pid_exists(pid)]
-    client.close()
-    cluster.close()
-    _, alive = psutil.wait_procs(started, timeout=20)
-    assert not alive, f"processes left behind: {alive}"
-    assert not (_new_children() - before)
-
-
 @pytest.fixture(scope="module")
 def cluster_client():
-    before = _new_children()
+    before = new_children()
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     # Not the default client: the no-client tests must really find none.
     client = Client(cluster, set_as_default=False)
     try:
         yield client
     finally:
-        _close_and_check(client, cluster, before)
+        close_and_check(client, cluster, before)
 
 
 @pytest.fixture
@@ -562,7 +541,7 @@ def test_grid_search_scales_out_with_joblib(client):
     workers_before = sorted(client.scheduler_info()["workers"])
     children = lambda: len(psutil.Process().children(recursive=True))  # noqa: E731
     worker_children_before = client.run(children)
-    local_children_before = _new_children()
+    local_children_before = new_children()
     with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
         search = GridSearchCV(DingoLogisticRegression(), grid, cv=3).fit(X, y)
     reference = GridSearchCV(DingoLogisticRegression(), grid, cv=3).fit(X, y)
@@ -577,7 +556,7 @@ def test_grid_search_scales_out_with_joblib(client):
     assert not [k for k in keys if "dingo-" in k]
     assert sorted(client.scheduler_info()["workers"]) == workers_before
     assert client.run(children) == worker_children_before
-    assert _new_children() == local_children_before
+    assert new_children() == local_children_before
     assert search.best_params_ == reference.best_params_
     assert_allclose(
         search.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"], rtol=0, atol=1e-10
@@ -651,7 +630,7 @@ def test_tls_cluster_and_the_model_outlives_it():
     X, y = make_data("softmax")
     Xd, yd = to_dask(X, y)
     security = Security.temporary()
-    before = _new_children()
+    before = new_children()
     cluster = LocalCluster(
         n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0", security=security
     )
@@ -662,7 +641,7 @@ def test_tls_cluster_and_the_model_outlives_it():
             est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd)
         assert any("dingo-" in str(t["key"]) for t in stream.data)
     finally:
-        _close_and_check(tls_client, cluster, before)
+        close_and_check(tls_client, cluster, before)
     assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "softmax", 3))
     assert_matches_sklearn(est, X, y)
     # The cluster is gone: the model still pickles, unpickles and predicts.
