@@ -204,7 +204,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
 
         X, y, sample_weight, feature_names = _dask.as_dask_training_data(X, y, sample_weight)
         self._check_dask_features(X, feature_names, reset=True)
-        classes, class_sums, _ = _dask.target_summary(X, y, sample_weight)
+        classes, class_sums = _dask.target_summary(X, y, sample_weight)
         check_classification_targets(classes)
         class_weights = self._fit_classes(classes, class_sums)
         total_weight = _positive_total(class_sums @ class_weights)

@@ -183,6 +183,19 @@ def _sigmoid_product(eta):
     return math.exp(-a - 2.0 * math.log1p(math.exp(-a)))
 
 
+def _evaluate_without_warnings(obj, shard, w, alphas):
+    """Every entry point at w (batch along p = w), with warnings raised as errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, grad = obj.loss_gradient(shard, w)
+        margins = obj.margins(shard.X, w)
+        curvature = obj.curvature(shard, margins)
+        Hv = obj.hessp(shard, curvature, np.ones(obj.n_params))
+        H = obj.hessian(shard, curvature)
+        losses, grads = obj.loss_gradient_batch(shard, w, margins, w, margins, np.asarray(alphas))
+    return loss, grad, curvature, Hv, H, losses, grads
+
+
 @pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("scale", [40.0, 50.0, 700.0, 1000.0])
 def test_binary_huge_margins_closed_forms(fit_intercept, scale):
@@ -203,16 +216,7 @@ def test_binary_huge_margins_closed_forms(fit_intercept, scale):
     point = np.where(wrong, np.abs(eta), 0.0) + np.log1p(np.exp(-np.abs(eta)))
     resid = np.where(eta > 0, 1.0, 0.0) - z + np.sign(-eta) * np.exp(-np.abs(eta)) / (1 + np.exp(-np.abs(eta)))
     c = np.array([_sigmoid_product(e) for e in eta])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        loss, grad = obj.loss_gradient(shard, w)
-        margins = obj.margins(X, w)
-        curvature = obj.curvature(shard, margins)
-        Hv = obj.hessp(shard, curvature, np.ones(obj.n_params))
-        H = obj.hessian(shard, curvature)
-        losses, grads = obj.loss_gradient_batch(
-            shard, w, margins, w, margins, np.array([1.0, 0.5, 0.0])
-        )
+    loss, grad, curvature, Hv, H, losses, grads = _evaluate_without_warnings(obj, shard, w, [1.0, 0.5, 0.0])
     assert np.isfinite(loss) and np.all(np.isfinite(grad))
     assert np.all(np.isfinite(H)) and np.all(np.isfinite(losses)) and np.all(np.isfinite(grads))
     assert loss == pytest.approx(s @ point / 10.0, rel=1e-14)
@@ -254,14 +258,7 @@ def test_softmax_huge_margins_closed_forms(fit_intercept, scale):
     point = top - eta[np.arange(4), y] + np.log1p(tail)
     P = np.exp(eta - top[:, None]) / (1.0 + tail)[:, None]
     Y = obj.encode_targets(y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        loss, grad = obj.loss_gradient(shard, w)
-        margins = obj.margins(X, w)
-        curvature = obj.curvature(shard, margins)
-        Hv = obj.hessp(shard, curvature, np.ones(obj.n_params))
-        H = obj.hessian(shard, curvature)
-        losses, grads = obj.loss_gradient_batch(shard, w, margins, w, margins, np.array([1.0, 0.0]))
+    loss, grad, curvature, Hv, H, losses, grads = _evaluate_without_warnings(obj, shard, w, [1.0, 0.0])
     for arr in (grad, Hv, H, losses, grads):
         assert np.all(np.isfinite(arr))
     lam = 1.0 / (2.0 * 5.0)

@@ -763,7 +763,7 @@ def _chunk_summary(X_block, y_block, s_block):
 
 
 def target_summary(X, y, sample_weight):
-    """Classes, per-class weight sums and row count, with X and the weights checked.
+    """Classes and per-class weight sums, with X and the weights checked.
 
     One pass over the chunks on the cluster; only per-chunk label sets and
     weight sums (small) come back to the client, never X.
@@ -788,7 +788,7 @@ def target_summary(X, y, sample_weight):
     sums = np.zeros(len(classes))
     for labels, chunk_sums, _ in parts:
         sums[np.searchsorted(classes, labels)] += chunk_sums
-    return classes, sums, int(X.shape[0])
+    return classes, sums
 
 
 def _encode_block(y_block, s_block, classes, class_weights, objective):
