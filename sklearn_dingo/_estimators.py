@@ -19,7 +19,7 @@ from ._backends import LocalBackend, even_row_bounds, is_dask_input, split_rows
 from ._backends._local import available_cores
 from ._driver import DingoConfig, dingo
 from ._objectives import BinaryLogistic, MultinomialSoftmax
-from ._subproblems import SUBPROBLEM_METHODS, SubproblemConfig
+from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
 from ._validation import (
     check_choice,
     check_positive_int,
@@ -65,6 +65,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         subproblem_solver="auto",
         subproblem_tol=1e-4,
         subproblem_max_iter=50,
+        hessian_precision="auto",
         n_shards=None,
         backend="auto",
     ):
@@ -82,6 +83,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         self.subproblem_solver = subproblem_solver
         self.subproblem_tol = subproblem_tol
         self.subproblem_max_iter = subproblem_max_iter
+        self.hessian_precision = hessian_precision
         self.n_shards = n_shards
         self.backend = backend
 
@@ -107,6 +109,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         check_choice("subproblem_solver", self.subproblem_solver, SUBPROBLEM_METHODS)
         check_positive_real("subproblem_tol", self.subproblem_tol)
         check_positive_int("subproblem_max_iter", self.subproblem_max_iter)
+        check_choice("hessian_precision", self.hessian_precision, HESSIAN_PRECISIONS)
         check_positive_int("n_shards", self.n_shards, allow_none=True)
         check_choice("backend", self.backend, BACKENDS)
         if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
@@ -137,6 +140,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
                 phi=float(self.phi),
                 rtol=float(self.subproblem_tol),
                 max_iter=int(self.subproblem_max_iter),
+                hessian_precision=self.hessian_precision,
             ),
         )
 
@@ -495,6 +499,16 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         Relative tolerance of the Krylov sub-problem solvers.
     subproblem_max_iter : int, default=50
         Iteration cap of each Krylov sub-problem solve.
+    hessian_precision : {"auto", "single", "full"}, default="auto"
+        Precision of the Krylov solvers' Hessian-vector products on dense
+        data. ``"single"`` computes the products with X in float32 from a
+        float32 copy of each shard made once per fit (half the size of
+        float64 data): about twice as fast, with rounding (1e-7 relative)
+        far below the sub-problem tolerance. ``"full"`` uses the data's own
+        precision and makes no copy. ``"auto"``: single when
+        ``subproblem_tol >= 1e-5``. Gradients, line searches and the
+        stopping test are always computed in the data's precision, so the
+        solution's accuracy does not depend on this.
     n_shards : int, default=None
         Row blocks the in-process backend splits the data into. None: one per
         CPU core, but no more than keeps at least 50 rows per parameter in a
@@ -621,6 +635,16 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
         Relative tolerance of the Krylov sub-problem solvers.
     subproblem_max_iter : int, default=50
         Iteration cap of each Krylov sub-problem solve.
+    hessian_precision : {"auto", "single", "full"}, default="auto"
+        Precision of the Krylov solvers' Hessian-vector products on dense
+        data. ``"single"`` computes the products with X in float32 from a
+        float32 copy of each shard made once per fit (half the size of
+        float64 data): about twice as fast, with rounding (1e-7 relative)
+        far below the sub-problem tolerance. ``"full"`` uses the data's own
+        precision and makes no copy. ``"auto"``: single when
+        ``subproblem_tol >= 1e-5``. Gradients, line searches and the
+        stopping test are always computed in the data's precision, so the
+        solution's accuracy does not depend on this.
     n_shards : int, default=None
         Row blocks of the in-process backend; see
         :class:`DingoLogisticRegression`.

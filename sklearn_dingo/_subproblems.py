@@ -20,6 +20,12 @@ from ._array_api import get_namespace
 from ._linalg import cg, lanczos_solves, lsmr, minres_qlp
 
 SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
+HESSIAN_PRECISIONS = ("auto", "single", "full")
+
+# "auto" makes Krylov Hessian products in single precision only when the
+# solves ask for no more than this relative accuracy: float32 rounding
+# (about 1e-7 relative in H_j v) then stays well below the tolerance.
+SINGLE_PRECISION_MIN_RTOL = 1e-5
 
 # Cost model of "auto", in units of one multiply-add of a BLAS-3 symmetric
 # rank-k update, measured on one core by benchmarks/subproblem_crossover.py:
@@ -64,6 +70,13 @@ class SubproblemConfig:
     rcond : float or None
         Eigenvalues with ``|λ| ≤ rcond · max|λ|`` count as zero in ``H_j^†``;
         ``None`` means ``D`` times the machine epsilon, as ``scipy.linalg.pinvh``.
+    hessian_precision : {"auto", "single", "full"}
+        Precision of the Krylov path's Hessian-vector products on dense
+        shards: ``"single"`` makes the products with X in float32 (a float32
+        copy of the shard, half its size, is kept for the fit), ``"full"``
+        in the shard's own precision, ``"auto"`` single when ``rtol`` is at
+        least ``SINGLE_PRECISION_MIN_RTOL``. Gradients and line searches are
+        always in full precision.
     """
 
     method: str = "auto"
@@ -71,12 +84,25 @@ class SubproblemConfig:
     rtol: float = 1e-4
     max_iter: int = 50
     rcond: float | None = None
+    hessian_precision: str = "auto"
 
     def __post_init__(self):
         if self.method not in SUBPROBLEM_METHODS:
             raise ValueError(
                 f"subproblem_solver must be one of {SUBPROBLEM_METHODS}, got {self.method!r}."
             )
+        if self.hessian_precision not in HESSIAN_PRECISIONS:
+            raise ValueError(
+                f"hessian_precision must be one of {HESSIAN_PRECISIONS}, "
+                f"got {self.hessian_precision!r}."
+            )
+
+    @property
+    def single_precision(self):
+        """Whether Krylov Hessian products on dense shards are made in float32."""
+        if self.hessian_precision == "auto":
+            return self.rtol >= SINGLE_PRECISION_MIN_RTOL
+        return self.hessian_precision == "single"
 
 
 class ExactSolver:
@@ -204,8 +230,7 @@ def make_solver(objective, shard, curvature, config):
     """The sub-problem solver of ``shard`` at the point whose curvature is given."""
     if choose_method(objective, shard, config) == "exact":
         return ExactSolver(objective.hessian(shard, curvature), config.phi, config.rcond)
-
-    def hessp(v):
-        return objective.hessp(shard, curvature, v)
-
+    hessp = objective.hessian_operator(
+        shard, curvature, single_precision=config.single_precision
+    )
     return KrylovSolver(hessp, config.phi, config.rtol, config.max_iter)

@@ -80,6 +80,11 @@ def test_objective_in_array_api_strict_matches_numpy(name):
     Hv_np = objective.hessp(host, curv_np, v)
     Hv_xp = objective.hessp(strict, curv_xp, xp_strict.asarray(v))
     assert_allclose(np.asarray(Hv_xp), Hv_np, rtol=1e-10, atol=1e-14)
+    for single in (False, True):
+        Hv_op = objective.hessian_operator(strict, curv_xp, single_precision=single)(xp_strict.asarray(v))
+        assert isinstance(Hv_op, StrictArray) and Hv_op.dtype == xp_strict.float64
+        error = np.linalg.norm(np.asarray(Hv_op) - Hv_np) / np.linalg.norm(Hv_np)
+        assert error < (1e-5 if single else 1e-12)
     assert_allclose(np.asarray(objective.hessian(strict, curv_xp)), objective.hessian(host, curv_np), rtol=1e-10, atol=1e-14)
 
 

@@ -176,6 +176,22 @@ def test_matches_sklearn_logistic_regression(name, C, fit_intercept, variant):
     assert relative_error(intercept, ref_intercept) <= 1e-4
 
 
+@pytest.mark.parametrize("precision", ["single", "full"])
+def test_hessian_precision_does_not_change_the_solution(precision):
+    # Krylov sub-problems on digits (D = 650): float32 Hessian products only
+    # change the inner solves, never the gradient the stopping test uses.
+    X, y = dataset("digits")
+    ref = sklearn_reference("digits", 1.0, True, "plain")
+    est = DingoSoftmaxRegression(
+        C=1.0, tol=1e-9, subproblem_solver="krylov", hessian_precision=precision
+    ).fit(X, y)
+    assert est.converged_, est.stop_reason_
+    f = functools.partial(objective, X=X, y=y, C=1.0, binary=False)
+    f_ref = f(ref.coef_, ref.intercept_)
+    assert f(est.coef_, est.intercept_) <= f_ref + 1e-10 * abs(f_ref)
+    assert relative_error(est.coef_, ref.coef_) <= 1e-4
+
+
 @pytest.mark.parametrize("name", ["iris", "wine"])
 def test_softmax_intercepts_are_centred(name):
     # Documented: the minimum-norm sub-problem solutions keep them centred.
@@ -589,6 +605,7 @@ def test_result_does_not_depend_on_n_shards(Est, n_shards):
         (dict(C=np.nan), r"'C' parameter must be a positive float"),
         (dict(subproblem_solver="cholesky"), r"'subproblem_solver' parameter must be one of 'auto', 'exact', 'krylov'"),
         (dict(backend="spark"), r"'backend' parameter must be one of 'auto', 'local', 'dask'"),
+        (dict(hessian_precision="half"), r"'hessian_precision' parameter must be one of 'auto', 'single', 'full'"),
         (dict(n_shards=0), r"'n_shards' parameter must be an int >= 1"),
         (dict(n_shards=2.5), r"'n_shards' parameter must be an int >= 1"),
         (dict(tol=0), r"'tol' parameter must be a positive float"),

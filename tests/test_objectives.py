@@ -299,3 +299,34 @@ def test_infinite_C_has_no_penalty():
     assert obj.penalty == 0.0
     obj = BinaryLogistic(n_features=2, fit_intercept=False, C=4.0, total_weight=3.0)
     assert obj.penalty == pytest.approx(1.0 / 12.0)
+
+
+@pytest.mark.parametrize("block_bytes", [1 << 21, 7 * N_FEATURES * 8])
+def test_hessian_operator_matches_dense_reference(problem, block_bytes, monkeypatch):
+    # 7-row blocks leave a short last block (40 rows): every block boundary is exercised
+    monkeypatch.setattr("sklearn_dingo._objectives._base._PRODUCT_BLOCK_BYTES", block_bytes)
+    obj, shard = problem.objective, problem.shard
+    curvature = obj.curvature(shard, obj.margins(shard.X, problem.w))
+    _, _, H_ref = problem.reference(problem.w)
+    Hv = obj.hessian_operator(shard, curvature)(problem.v)
+    assert Hv.dtype == np.float64
+    np.testing.assert_allclose(Hv, H_ref @ problem.v, rtol=1e-12, atol=1e-13)
+
+
+def test_single_precision_hessian_operator_is_float32_accurate(problem):
+    obj, shard = problem.objective, problem.shard
+    curvature = obj.curvature(shard, obj.margins(shard.X, problem.w))
+    _, _, H_ref = problem.reference(problem.w)
+    expected = H_ref @ problem.v
+    Hv = obj.hessian_operator(shard, curvature, single_precision=True)(problem.v)
+    assert Hv.dtype == np.float64
+    # float32 products: about 1e-7 relative to |H| |v|, far from exact float64
+    error = np.linalg.norm(Hv - expected) / (np.linalg.norm(H_ref, 2) * np.linalg.norm(problem.v))
+    assert error < 1e-6
+    if sp.issparse(shard.X):
+        assert "X_single" not in vars(shard)  # sparse shards are never copied
+        assert error < 1e-13
+    else:
+        assert error > 1e-12
+        assert shard.X_single.dtype == np.float32
+        assert shard.X_single is shard.X_single  # one copy per shard, kept

@@ -219,7 +219,33 @@ def test_auto_picks_krylov_for_large_D_and_few_rows():
     assert isinstance(solver, KrylovSolver)
     assert (solver.phi, solver.rtol, solver.max_iter) == (1e-5, 1e-3, 7)
     v = np.random.default_rng(1).normal(size=obj.n_params)
-    np.testing.assert_allclose(solver.hess_vec(v), obj.hessp(shard, curvature, v), rtol=1e-14)
+    # rtol = 1e-3 >= 1e-5: "auto" precision makes the products in float32
+    assert config.single_precision
+    exact_product = obj.hessp(shard, curvature, v)
+    error = np.linalg.norm(solver.hess_vec(v) - exact_product) / np.linalg.norm(exact_product)
+    assert 1e-12 < error < 1e-5
+
+
+@pytest.mark.parametrize(
+    "precision, rtol, single",
+    [("auto", 1e-4, True), ("auto", 1e-5, True), ("auto", 1e-6, False),
+     ("single", 1e-10, True), ("full", 1e-2, False)],
+)
+def test_hessian_precision_rule(precision, rtol, single):
+    obj, shard, curvature = _softmax_shard(50, 100, 10)
+    config = SubproblemConfig(method="krylov", rtol=rtol, hessian_precision=precision)
+    assert config.single_precision is single
+    v = np.random.default_rng(2).normal(size=obj.n_params)
+    exact_product = obj.hessp(shard, curvature, v)
+    Hv = make_solver(obj, shard, curvature, config).hess_vec(v)
+    error = np.linalg.norm(Hv - exact_product) / np.linalg.norm(exact_product)
+    assert bool(error > 1e-12) == single
+    assert error < 1e-5
+
+
+def test_invalid_hessian_precision():
+    with pytest.raises(ValueError, match="hessian_precision must be one of"):
+        SubproblemConfig(hessian_precision="half")
 
 
 @pytest.mark.parametrize("method, cls", [("exact", ExactSolver), ("krylov", KrylovSolver)])
