@@ -206,7 +206,13 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
     def _fit_dask(self, X, y, sample_weight):
         from ._backends import _dask
 
-        X, y, sample_weight, feature_names = _dask.as_dask_training_data(X, y, sample_weight)
+        client = _dask.active_client_or_none()
+        if self.backend == "dask" and client is None:
+            client = _dask.get_active_client()  # raises, saying how to start one
+        on_cluster = client is not None and self.backend != "local"
+        X, y, sample_weight, feature_names = _dask.as_dask_training_data(
+            X, y, sample_weight, client=client if on_cluster else None
+        )
         self._check_dask_features(X, feature_names, reset=True)
         classes, class_sums = _dask.target_summary(X, y, sample_weight)
         check_classification_targets(classes)
@@ -215,10 +221,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         objective = self._make_objective(X.shape[1], len(classes), total_weight)
         Y, sample_weight = _dask.encode_targets(y, sample_weight, classes, class_weights, objective)
 
-        client = _dask.active_client_or_none()
-        if self.backend == "dask" and client is None:
-            client = _dask.get_active_client()  # raises, saying how to start one
-        if client is not None and self.backend != "local":
+        if on_cluster:
             backend = _dask.DaskBackend.from_dask_arrays(
                 client, X, Y, sample_weight, n_params=objective.n_params, n_outputs=objective.n_outputs
             )

@@ -21,6 +21,8 @@ import dask
 import dask.array as da
 import dask.dataframe as dd
 import joblib
+import uuid
+
 import numpy as np
 import pandas as pd
 import psutil
@@ -333,6 +335,53 @@ def test_fit_from_dask_dataframe(client):
     assert_allclose(proba.compute(), expected, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="feature names"):
         est.predict(Xdf[FEATURES[::-1]]).compute()
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, kind, monkeypatch):
+    # Every blocking client call is a client-cluster round trip (what a slow
+    # link charges for): one for the target summary, one for building the
+    # shards (rows, weights and workers come back with them), then one per
+    # reduce round of the method; no scheduler queries of their own.
+    X, y = make_data(kind)
+    Xd, yd = client.persist(list(to_dask(X, y)))
+    calls = []
+    sync = Client.sync
+
+    def counting_sync(self, *args, **kwargs):
+        calls.append(getattr(args[0], "__name__", repr(args[0])))
+        return sync(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "sync", counting_sync)
+    est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+    monkeypatch.undo()
+    reduces = (est.n_communication_rounds_ + 1) // 2  # the first reduce has no broadcast
+    assert len(calls) == 2 + reduces, calls
+    assert_matches_sklearn(est, X, y)
+
+
+def _logged_partition(bounds, X, y, log_dir):
+    """One partition of a DataFrame source, leaving a file behind each time it is made."""
+    start, stop = bounds
+    (log_dir / f"{start}-{uuid.uuid4().hex}").touch()
+    frame = pd.DataFrame(X[start:stop], columns=FEATURES, index=pd.RangeIndex(start, stop))
+    frame["label"] = y[start:stop]
+    return frame
+
+
+def test_dataframe_source_is_computed_once(client, tmp_path):
+    # An expensive source (files, a pipeline) must not be re-run for the row
+    # counts, the target summary and the shards: the fit persists it first.
+    X, y = make_data("binary")
+    (tmp_path / "meta").mkdir()
+    edges = np.cumsum((0, *CHUNKS))
+    parts = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    meta = _logged_partition((0, 0), X, y, tmp_path / "meta")  # not counted: another folder
+    ddf = dd.from_map(_logged_partition, parts, X=X, y=y, log_dir=tmp_path, meta=meta, enforce_metadata=False)
+    est = DingoLogisticRegression(**TIGHT).fit(ddf[FEATURES], ddf["label"])
+    made = sorted(int(path.name.split("-")[0]) for path in tmp_path.iterdir() if path.is_file())
+    assert made == sorted(edges[:-1].tolist())
+    assert_matches_sklearn(est, X, y)
 
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])

@@ -186,7 +186,7 @@ def _sizeof_state(state):
 
 
 # -- functions that run on the workers (top level, so that they pickle) --------
-def _make_shard(X, Y, sample_weight, weight_sum):
+def _make_shard(X, Y, sample_weight):
     """A ShardData from one row block; SciPy sparse blocks become CSR matrices.
 
     Targets and weights are moved to the namespace and device of X, so a
@@ -202,7 +202,15 @@ def _make_shard(X, Y, sample_weight, weight_sum):
         xp = get_namespace(X)
         Y = from_numpy(to_numpy(Y), xp, like=X)
         sample_weight = from_numpy(to_numpy(sample_weight), xp, like=X)
-    return ShardData(X, Y, sample_weight, float(weight_sum))
+    return ShardData(X, Y, sample_weight, float(get_namespace(sample_weight).sum(sample_weight)))
+
+
+def _shard_summary(shard):
+    """Rows, weight sum, worker address and worker threads of a built shard."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    return shard.n_samples, shard.weight_sum, worker.address, worker.state.nthreads
 
 
 def _run_round(func, shard, previous, payload, static):
@@ -216,14 +224,6 @@ def _reply_and_address(result):
     from distributed import get_worker
 
     return result[0], get_worker().address
-
-
-def _n_rows(block):
-    return int(block.shape[0])
-
-
-def _weight_sum(block):
-    return float(block.sum())
 
 
 class _Handles:
@@ -289,6 +289,7 @@ class DaskBackend(ShardBackend):
         # with every reply (None: ask the scheduler), and the workers' threads:
         # kept here so that a round costs no scheduler queries of its own.
         self._state_addresses = None
+        self._shard_addresses = None
         self._nthreads = {}
 
     @property
@@ -341,7 +342,7 @@ class DaskBackend(ShardBackend):
             X = sp.csr_matrix(X)
         slots = _worker_slots(client)
         token = uuid.uuid4().hex[:12]
-        shards, sums = [], []
+        shards = []
         with warnings.catch_warnings():
             # The blocks are deliberately part of the task specifications: that
             # is what lets the scheduler rebuild a shard whose worker died
@@ -354,9 +355,33 @@ class DaskBackend(ShardBackend):
                     continue
                 j = len(shards)
                 block = (row_block_view(X, start, stop), Y[start:stop, ...], s)
-                shards.append(_submit_shard(client, block, total, f"{j}-{token}", slots[j % len(slots)]))
-                sums.append(total)
-        return cls(client, _built(client, shards), sums)
+                shards.append(_submit_shard(client, block, f"{j}-{token}", slots[j % len(slots)]))
+        return cls._from_submitted(client, shards)
+
+    @classmethod
+    def _from_submitted(cls, client, shards, expected_rows=None):
+        """The backend of shard futures just submitted, once they are built.
+
+        One gather waits for every shard and brings back its rows, weight sum,
+        worker and that worker's threads: the first round is placed without
+        asking the scheduler anything. Shards of zero weight are released.
+        """
+        if not shards:
+            raise ValueError("Sample weights must not all be zero.")
+        with _round_errors("build shards"):
+            summaries = client.gather(client.map(_shard_summary, shards, pure=False))
+        rows = tuple(int(n) for n, _, _, _ in summaries)
+        if expected_rows is not None and rows != tuple(expected_rows):  # pragma: no cover
+            raise RuntimeError(f"expected chunks of {tuple(expected_rows)} rows, the workers hold {rows}.")
+        kept = [j for j, (_, total, _, _) in enumerate(summaries) if total > 0]
+        for j in sorted(set(range(len(shards))) - set(kept)):
+            shards[j].release()
+        if not kept:
+            raise ValueError("Sample weights must not all be zero.")
+        backend = cls(client, [shards[j] for j in kept], [summaries[j][1] for j in kept])
+        backend._shard_addresses = [summaries[j][2] for j in kept]
+        backend._nthreads = {address: threads for _, _, address, threads in summaries}
+        return backend
 
     @classmethod
     def from_dask_arrays(cls, client, X, Y, sample_weight, *, n_params, n_outputs):
@@ -422,29 +447,19 @@ class DaskBackend(ShardBackend):
         for a in (X, Y, sample_weight):
             by_key = {f.key: f for f in futures_of(a)}
             chunk_futures.append([by_key[k] for k in _row_chunk_keys(a)])
-        x_futures, y_futures, s_futures = chunk_futures
-        # Two scalars per chunk; gathering them also waits for the chunks.
-        counts = client.gather(client.map(_n_rows, x_futures, pure=False))
-        sums = client.gather(client.map(_weight_sum, s_futures, pure=False))
-        if tuple(counts) != rows:  # pragma: no cover - a Dask invariant
-            raise RuntimeError(f"expected chunks of {rows} rows, the workers hold {tuple(counts)}.")
-        holders = client.who_has(x_futures)
         token = uuid.uuid4().hex[:12]
-        shards, kept = [], []
-        for j, total in enumerate(sums):
-            if not total > 0:
-                continue
-            addresses = list(holders.get(x_futures[j].key, ()))
-            chunk = (x_futures[j], y_futures[j], s_futures[j])
-            address = addresses[0] if addresses else None
-            shards.append(_submit_shard(client, chunk, total, f"{len(kept)}-{token}", address))
-            kept.append(total)
-        _built(client, shards)
+        # Not pinned: the scheduler runs each task where its chunk of X (its
+        # largest input) is, so X does not move.
+        shards = [
+            _submit_shard(client, chunk, f"{j}-{token}", None)
+            for j, chunk in enumerate(zip(*chunk_futures))
+        ]
+        backend = cls._from_submitted(client, shards, expected_rows=rows)
         # Once built, the shards alone reference the chunks (the same objects in
         # the workers' memory, not copies); the scheduler keeps the chunks'
         # lineage as long as the shards are held.
-        del X, Y, sample_weight, chunk_futures, x_futures, y_futures, s_futures
-        return cls(client, shards, kept)
+        del X, Y, sample_weight, chunk_futures
+        return backend
 
     # -- rounds ------------------------------------------------------------------
     def _unique_name(self, name):
@@ -463,6 +478,8 @@ class DaskBackend(ShardBackend):
         """
         if handles is not None and self._state_addresses is not None:
             return list(self._state_addresses)
+        if handles is None and self._shard_addresses is not None:
+            return list(self._shard_addresses)  # as reported when the shards were built
         previous = [] if handles is None else list(handles.futures)
         who_has = self.client.who_has(self.shards + previous)
         locations = []
@@ -589,27 +606,9 @@ def _round_errors(round_name):
         raise
 
 
-def _submit_shard(client, parts, weight_sum, tag, address):
+def _submit_shard(client, parts, tag, address):
     """Future of the ShardData built from ``parts = (X, Y, sample_weight)`` on ``address``."""
-    return client.submit(
-        _make_shard, *parts, weight_sum, key=f"dingo-shard{tag}", pure=False, **_pinned(address)
-    )
-
-
-def _built(client, shards):
-    """Wait until the shard futures exist; no shard at all means all weights were zero."""
-    if not shards:
-        raise ValueError("Sample weights must not all be zero.")
-    _wait(client, shards)
-    return shards
-
-
-def _wait(client, futures):
-    """Block until ``futures`` are computed (raising their errors), gathering nothing."""
-    from distributed import wait
-
-    with client.as_current():  # ``wait`` uses the current client
-        wait(futures)
+    return client.submit(_make_shard, *parts, key=f"dingo-shard{tag}", pure=False, **_pinned(address))
 
 
 def _pinned(address):
@@ -721,13 +720,20 @@ def _as_rows(name, v, row_chunks):
     return v.rechunk((row_chunks,))
 
 
-def as_dask_training_data(X, y, sample_weight):
+def as_dask_training_data(X, y, sample_weight, client=None):
     """Aligned Dask arrays ``(X, y, sample_weight or None, feature_names)``.
 
     Unknown row chunk sizes of X are computed (not rejected); y and the
     weights may be Dask arrays or Series (rechunked to X's rows) or in-memory
     arrays (cut into X's row chunks).
+
+    With a ``client``, Dask inputs are first persisted on its cluster, so
+    that whatever produces them (reading files, a DataFrame pipeline) runs
+    once for the whole fit: the row counts, the target summary and the
+    shards are then all made from the workers' memory.
     """
+    if client is not None:
+        X, y, sample_weight = _persisted(client, X, y, sample_weight)
     X, feature_names = as_dask_features(X, lengths=True)
     if any(math.isnan(c) for c in X.chunks[0]):
         X = X.compute_chunk_sizes()
@@ -736,6 +742,18 @@ def as_dask_training_data(X, y, sample_weight):
     if sample_weight is not None:
         sample_weight = _as_rows("sample_weight", sample_weight, row_chunks).astype(np.float64)
     return X, y, sample_weight, feature_names
+
+
+def _persisted(client, *collections):
+    """The Dask collections among ``collections`` persisted on the cluster, others as given."""
+    import dask
+
+    dask_positions = [j for j, c in enumerate(collections) if dask.is_dask_collection(c)]
+    persisted = client.persist([collections[j] for j in dask_positions])
+    out = list(collections)
+    for j, collection in zip(dask_positions, persisted):
+        out[j] = collection
+    return out
 
 
 def _chunk_summary(X_block, y_block, s_block):
