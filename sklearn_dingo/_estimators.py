@@ -221,14 +221,15 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         objective = self._make_objective(X.shape[1], len(classes), total_weight)
         Y, sample_weight = _dask.encode_targets(y, sample_weight, classes, class_weights, objective)
 
-        if on_cluster:
-            backend = _dask.DaskBackend.from_dask_arrays(
-                client, X, Y, sample_weight, n_params=objective.n_params, n_outputs=objective.n_outputs
-            )
+        merging = dict(n_params=objective.n_params, n_outputs=objective.n_outputs)
+        if self.n_shards is None:
+            merging["min_rows"] = MIN_ROWS_PER_PARAM * objective.n_params
         else:
-            X, Y, sample_weight, bounds = _dask.compute_in_process(
-                X, Y, sample_weight, n_params=objective.n_params, n_outputs=objective.n_outputs
-            )
+            merging["max_shards"] = self.n_shards
+        if on_cluster:
+            backend = _dask.DaskBackend.from_dask_arrays(client, X, Y, sample_weight, **merging)
+        else:
+            X, Y, sample_weight, bounds = _dask.compute_in_process(X, Y, sample_weight, **merging)
             backend = LocalBackend(split_rows(X, Y, sample_weight, bounds))
         return self._run(backend, objective)
 
@@ -513,10 +514,13 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         stopping test are always computed in the data's precision, so the
         solution's accuracy does not depend on this.
     n_shards : int, default=None
-        Row blocks the in-process backend splits the data into. None: one per
-        CPU core, but no more than keeps at least 50 rows per parameter in a
-        shard (small shards cost many more iterations; one shard is
-        Newton-MR).
+        Shards the rows are split into. In-memory data are cut into this many
+        row blocks; None: one per CPU core (per worker thread with
+        ``backend="dask"``), but no more than keeps at least 50 rows per
+        parameter in a shard (small shards cost many more iterations; one
+        shard is Newton-MR). Dask inputs are never split: neighbouring row
+        chunks are merged until at most ``n_shards`` are left; None: until
+        each shard has at least 50 rows per parameter (or one is left).
     backend : {"auto", "local", "dask"}, default="auto"
         ``"local"`` runs in-process; ``"dask"`` on the active Dask client;
         ``"auto"`` picks Dask for Dask inputs, local otherwise.
@@ -649,8 +653,8 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
         stopping test are always computed in the data's precision, so the
         solution's accuracy does not depend on this.
     n_shards : int, default=None
-        Row blocks of the in-process backend; see
-        :class:`DingoLogisticRegression`.
+        Shards of in-memory data, or the most shards made from the row chunks
+        of Dask inputs; see :class:`DingoLogisticRegression`.
     backend : {"auto", "local", "dask"}, default="auto"
         Where the fit runs; see :class:`DingoLogisticRegression`.
 

@@ -21,6 +21,7 @@ from sklearn_dingo._backends._dask import (
 from sklearn_dingo._driver import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from _clusters import close_and_check, new_children
+from _references import merge_small_chunks
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
@@ -126,6 +127,24 @@ def test_shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, expected):
     assert sizes == expected
     assert sum(sizes) == sum(chunks)
     assert all(isinstance(c, int) for c in sizes)
+
+
+@pytest.mark.parametrize(
+    "chunks, min_rows, max_shards, expected",
+    [
+        ((1000, 1000, 1000, 1000), 0, None, (1000, 1000, 1000, 1000)),
+        ((1000, 1000, 1000, 1000), 1500, None, (2000, 2000)),
+        ((1000, 1000, 1000, 1000), 5000, None, (4000,)),  # fewer rows than asked: one shard
+        ((1000, 900, 800, 1000), 0, 2, (2700, 1000)),  # greedy: smallest first
+        ((1000, 1000, 1000, 1000), 0, 3, (2000, 1000, 1000)),  # left neighbour on a tie
+        ((1000, 1000, 1000, 1000), 0, 8, (1000, 1000, 1000, 1000)),  # chunks are never split
+        ((3000, 100, 3000, 3000), 2000, 1, (9100,)),
+    ],
+)
+def test_shard_bounds_min_rows_and_max_shards(chunks, min_rows, max_shards, expected):
+    sizes = shard_bounds_for_dask_chunks(chunks, 10, 1, min_rows=min_rows, max_shards=max_shards)
+    assert sizes == expected
+    assert sizes == tuple(merge_small_chunks(chunks, 10, 1, min_rows=min_rows, max_shards=max_shards))
 
 
 def test_shard_bounds_rejects_unknown_sizes():

@@ -35,9 +35,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 from _estimator_refs import effective_weights, relative_error
+from _references import merge_small_chunks
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
-from sklearn_dingo._backends._dask import active_client_or_none, shard_bounds_for_dask_chunks
+from sklearn_dingo._backends._dask import active_client_or_none
 from sklearn_dingo._driver import dingo
 from _clusters import close_and_check, new_children
 
@@ -96,10 +97,22 @@ def n_outputs(kind, n_classes):
     return 1 if kind == "binary" else n_classes
 
 
-def merged_bounds(chunks, kind, n_classes, d=D):
+# The data here are small (25-90 rows per parameter in a chunk); the fits keep
+# their chunks as shards (short ones merged), rather than one shard per 50 rows
+# per parameter, so that several shards on both workers are exercised.
+ROWS_PER_PARAM = 10
+
+
+@pytest.fixture(autouse=True)
+def _fewer_rows_per_shard(monkeypatch):
+    monkeypatch.setattr("sklearn_dingo._estimators.MIN_ROWS_PER_PARAM", ROWS_PER_PARAM)
+
+
+def merged_bounds(chunks, kind, n_classes, d=D, rows_per_param=ROWS_PER_PARAM):
     """Row bounds of the shards a Dask fit makes from row chunks ``chunks``."""
     K = n_outputs(kind, n_classes)
-    sizes = shard_bounds_for_dask_chunks(chunks, (d + 1) * K, K)
+    n_params = (d + 1) * K
+    sizes = merge_small_chunks(chunks, n_params, K, min_rows=rows_per_param * n_params)
     return np.cumsum((0, *sizes)).tolist()
 
 
@@ -357,6 +370,29 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     monkeypatch.undo()
     reduces = (est.n_communication_rounds_ + 1) // 2  # the first reduce has no broadcast
     assert len(calls) == 2 + reduces, calls
+    assert_matches_sklearn(est, X, y)
+
+
+@pytest.mark.parametrize("kind, n_shards, rows_per_param", [
+    ("binary", None, 50),  # D = 11: 550 rows at least, chunks of 500 or less merge
+    ("softmax", None, 50),  # D = 33: 1,650 rows at least, one shard of all 3,000
+    ("binary", 2, 0),
+])
+def test_default_shards_have_fifty_rows_per_parameter(client, kind, n_shards, rows_per_param, monkeypatch):
+    monkeypatch.setattr("sklearn_dingo._estimators.MIN_ROWS_PER_PARAM", 50)  # the real default
+    X, y = make_data(kind)
+    Xd, yd = to_dask(X, y)
+    with get_task_stream(client) as stream:
+        est = ESTIMATORS[kind](n_shards=n_shards, **TIGHT).fit(Xd, yd)
+    K = n_outputs(kind, len(np.unique(y)))
+    sizes = merge_small_chunks(
+        CHUNKS, (D + 1) * K, K, min_rows=rows_per_param * (D + 1) * K, max_shards=n_shards
+    )
+    if n_shards is not None:
+        assert len(sizes) == n_shards
+    first_round = {str(t["key"]) for t in stream.data if str(t["key"]).startswith("dingo-initial-")}
+    assert len(first_round) == len(sizes), first_round
+    assert_matches_inprocess(est, X, y, None, np.cumsum((0, *sizes)).tolist())
     assert_matches_sklearn(est, X, y)
 
 

@@ -108,15 +108,16 @@ def active_client_or_none():
         return None
 
 
-def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs):
+def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, *, min_rows=0, max_shards=None):
     """Row chunk sizes after merging chunks too small to be useful shards.
 
     A shard whose local Hessian is (nearly) singular poisons DINGO's averaged
     directions (ALGORITHM.md §6), and Dask arrays often end in a short chunk.
     A chunk is *small* when ``n_j < median / 4`` (median of the non-empty
-    input chunks) or ``n_j · max(K − 1, 1) < D``. Repeatedly, the smallest
-    small chunk is merged into its smaller neighbour (the left one on a tie),
-    until no chunk is small or one chunk is left.
+    input chunks), ``n_j · max(K − 1, 1) < D`` or ``n_j < min_rows``.
+    Repeatedly, the smallest small chunk is merged into its smaller neighbour
+    (the left one on a tie), until no chunk is small and at most
+    ``max_shards`` are left, or one chunk is left. Chunks are never split.
 
     Parameters
     ----------
@@ -126,6 +127,11 @@ def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs):
         ``D``, the number of parameters of the model.
     n_outputs : int
         ``K``, columns of the coefficient matrix (1 for the binary model).
+    min_rows : int, default=0
+        Rows a shard should have at least (the estimators ask for 50 per
+        parameter unless given ``n_shards``: fewer cost many more iterations).
+    max_shards : int, optional
+        Shards to keep at most.
 
     Returns
     -------
@@ -145,13 +151,16 @@ def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs):
         return ()
     nonempty = [c for c in sizes if c > 0]
     median = float(np.median(nonempty)) if nonempty else 0.0
-    min_rows = int(n_params) / max(int(n_outputs) - 1, 1)
+    min_rows = max(int(n_params) / max(int(n_outputs) - 1, 1), float(min_rows))
+    max_shards = len(sizes) if max_shards is None else int(max_shards)
 
     def small(c):
         return c < median / 4 or c < min_rows
 
     while len(sizes) > 1:
         candidates = [j for j, c in enumerate(sizes) if small(c)]
+        if not candidates and len(sizes) > max_shards:
+            candidates = range(len(sizes))
         if not candidates:
             break
         j = min(candidates, key=lambda i: (sizes[i], i))
@@ -384,7 +393,7 @@ class DaskBackend(ShardBackend):
         return backend
 
     @classmethod
-    def from_dask_arrays(cls, client, X, Y, sample_weight, *, n_params, n_outputs):
+    def from_dask_arrays(cls, client, X, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):
         """Shards from the row chunks of Dask arrays, built where the chunks live.
 
         The arrays are rechunked to one column chunk and to the merged row
@@ -405,6 +414,8 @@ class DaskBackend(ShardBackend):
         sample_weight : dask.array.Array of shape (n,)
         n_params, n_outputs : int
             ``D`` and ``K`` of the model, for the chunk-merging rule.
+        min_rows, max_shards : int, optional
+            Further merging, see :func:`shard_bounds_for_dask_chunks`.
 
         Returns
         -------
@@ -436,7 +447,9 @@ class DaskBackend(ShardBackend):
             )
         if n == 0:
             raise ValueError("X has no rows.")
-        rows = shard_bounds_for_dask_chunks(X.chunks[0], n_params, n_outputs)
+        rows = shard_bounds_for_dask_chunks(
+            X.chunks[0], n_params, n_outputs, min_rows=min_rows, max_shards=max_shards
+        )
         rows = tuple(r for r in rows if r > 0)
         X = X.rechunk((rows, (X.shape[1],)))
         Y = Y.rechunk((rows, (Y.shape[1],)))
@@ -833,7 +846,7 @@ def encode_targets(y, sample_weight, classes, class_weights, objective):
     return Y, s
 
 
-def compute_in_process(X, Y, sample_weight, *, n_params, n_outputs):
+def compute_in_process(X, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):
     """Dask arrays computed into memory, with the row bounds a cluster fit would use.
 
     For Dask inputs without a distributed client: Dask's local scheduler
@@ -842,7 +855,9 @@ def compute_in_process(X, Y, sample_weight, *, n_params, n_outputs):
     """
     import dask
 
-    sizes = shard_bounds_for_dask_chunks(X.chunks[0], n_params, n_outputs)
+    sizes = shard_bounds_for_dask_chunks(
+        X.chunks[0], n_params, n_outputs, min_rows=min_rows, max_shards=max_shards
+    )
     X, Y, sample_weight = dask.compute(X, Y, sample_weight)
     bounds = np.cumsum((0, *(r for r in sizes if r > 0))).tolist()
     if sp.issparse(X):
