@@ -50,7 +50,6 @@ SKLEARN_MAX_ITER = 10_000
 DEFAULT_CAPS = {
     ("sklearn lbfgs", 2): 500,  # ~0.1 s/iteration; it needs several thousand here
     ("sklearn newton-cholesky", 4): 1,  # one multinomial Hessian (D = 7,840) takes minutes
-    ("dingo (dask)", 5): 200,  # 2 shards of n_j = D = 50,000: ~170 iterations to tol (safety cap)
 }
 # --quick only: dask-ml spends ~70 ms per round trip here; cap its iterations
 # so that the whole quick run stays well under a minute (CI).
