@@ -643,15 +643,10 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
     subproblem_max_iter : int, default=50
         Iteration cap of each Krylov sub-problem solve.
     hessian_precision : {"auto", "single", "full"}, default="auto"
-        Precision of the Krylov solvers' Hessian-vector products on dense
-        data. ``"single"`` computes the products with X in float32 from a
-        float32 copy of each shard made once per fit (half the size of
-        float64 data): about twice as fast, with rounding (1e-7 relative)
-        far below the sub-problem tolerance. ``"full"`` uses the data's own
-        precision and makes no copy. ``"auto"``: single when
-        ``subproblem_tol >= 1e-5``. Gradients, line searches and the
-        stopping test are always computed in the data's precision, so the
-        solution's accuracy does not depend on this.
+        Float32 (``"single"``) or the data's own precision (``"full"``) for
+        the Krylov solvers' Hessian products on dense data; ``"auto"``:
+        single when ``subproblem_tol >= 1e-5``. See
+        :class:`DingoLogisticRegression`.
     n_shards : int, default=None
         Shards of in-memory data, or the most shards made from the row chunks
         of Dask inputs; see :class:`DingoLogisticRegression`.

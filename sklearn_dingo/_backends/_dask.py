@@ -484,10 +484,11 @@ class DaskBackend(ShardBackend):
         """Where each shard's next task should run (None while a lost shard is rebuilt).
 
         That is where the shard's previous state is, as its worker reported
-        with the last reply: every round of the driver is reduced before the
-        next starts, so this costs no query. Only the first round (and a round
-        after a worker change) asks the scheduler which worker holds each
-        shard (of several, the one also holding the previous state).
+        with the last reply (for the first round: where the shard was built):
+        every round of the driver is reduced before the next starts, so this
+        costs no query. Only a round after a worker change asks the scheduler
+        which worker holds each shard (of several, the one also holding the
+        previous state).
         """
         if handles is not None and self._state_addresses is not None:
             return list(self._state_addresses)
