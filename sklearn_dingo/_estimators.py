@@ -510,7 +510,8 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         float64 data): about twice as fast, with rounding (1e-7 relative)
         far below the sub-problem tolerance. ``"full"`` uses the data's own
         precision and makes no copy. ``"auto"``: single when
-        ``subproblem_tol >= 1e-5``. Gradients, line searches and the
+        ``subproblem_tol >= 1e-5`` on shards of at least 2**20 entries
+        (smaller ones stay in cache, where float32 gains little). Gradients, line searches and the
         stopping test are always computed in the data's precision, so the
         solution's accuracy does not depend on this.
     n_shards : int, default=None
@@ -645,7 +646,7 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
     hessian_precision : {"auto", "single", "full"}, default="auto"
         Float32 (``"single"``) or the data's own precision (``"full"``) for
         the Krylov solvers' Hessian products on dense data; ``"auto"``:
-        single when ``subproblem_tol >= 1e-5``. See
+        single when ``subproblem_tol >= 1e-5`` on large shards. See
         :class:`DingoLogisticRegression`.
     n_shards : int, default=None
         Shards of in-memory data, or the most shards made from the row chunks

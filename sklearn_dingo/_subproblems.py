@@ -23,9 +23,13 @@ SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
 HESSIAN_PRECISIONS = ("auto", "single", "full")
 
 # "auto" makes Krylov Hessian products in single precision only when the
-# solves ask for no more than this relative accuracy: float32 rounding
-# (about 1e-7 relative in H_j v) then stays well below the tolerance.
+# solves ask for no more than this relative accuracy (float32 rounding, about
+# 1e-7 relative in H_j v, then stays well below the tolerance) and the shard
+# is large enough for memory traffic to matter: a smaller X stays in cache,
+# where float32 saves little, and full precision keeps small fits
+# reproducible to the last digits.
 SINGLE_PRECISION_MIN_RTOL = 1e-5
+SINGLE_PRECISION_MIN_ENTRIES = 1 << 20
 
 # Cost model of "auto", in units of one multiply-add of a BLAS-3 symmetric
 # rank-k update, measured on one core by benchmarks/subproblem_crossover.py:
@@ -75,8 +79,9 @@ class SubproblemConfig:
         shards: ``"single"`` makes the products with X in float32 (a float32
         copy of the shard, half its size, is kept for the fit), ``"full"``
         in the shard's own precision, ``"auto"`` single when ``rtol`` is at
-        least ``SINGLE_PRECISION_MIN_RTOL``. Gradients and line searches are
-        always in full precision.
+        least ``SINGLE_PRECISION_MIN_RTOL`` and the shard has at least
+        ``SINGLE_PRECISION_MIN_ENTRIES`` entries. Gradients and line
+        searches are always in full precision.
     """
 
     method: str = "auto"
@@ -97,11 +102,10 @@ class SubproblemConfig:
                 f"got {self.hessian_precision!r}."
             )
 
-    @property
-    def single_precision(self):
-        """Whether Krylov Hessian products on dense shards are made in float32."""
+    def single_precision(self, shard):
+        """Whether Krylov Hessian products on ``shard`` are made in float32."""
         if self.hessian_precision == "auto":
-            return self.rtol >= SINGLE_PRECISION_MIN_RTOL
+            return self.rtol >= SINGLE_PRECISION_MIN_RTOL and shard.nnz >= SINGLE_PRECISION_MIN_ENTRIES
         return self.hessian_precision == "single"
 
 
@@ -231,6 +235,6 @@ def make_solver(objective, shard, curvature, config):
     if choose_method(objective, shard, config) == "exact":
         return ExactSolver(objective.hessian(shard, curvature), config.phi, config.rcond)
     hessp = objective.hessian_operator(
-        shard, curvature, single_precision=config.single_precision
+        shard, curvature, single_precision=config.single_precision(shard)
     )
     return KrylovSolver(hessp, config.phi, config.rtol, config.max_iter)

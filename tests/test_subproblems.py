@@ -219,22 +219,21 @@ def test_auto_picks_krylov_for_large_D_and_few_rows():
     assert isinstance(solver, KrylovSolver)
     assert (solver.phi, solver.rtol, solver.max_iter) == (1e-5, 1e-3, 7)
     v = np.random.default_rng(1).normal(size=obj.n_params)
-    # rtol = 1e-3 >= 1e-5: "auto" precision makes the products in float32
-    assert config.single_precision
-    exact_product = obj.hessp(shard, curvature, v)
-    error = np.linalg.norm(solver.hess_vec(v) - exact_product) / np.linalg.norm(exact_product)
-    assert 1e-12 < error < 1e-5
+    # 5,000 entries: too few for "auto" to make float32 products
+    assert not config.single_precision(shard)
+    np.testing.assert_allclose(solver.hess_vec(v), obj.hessp(shard, curvature, v), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
-    "precision, rtol, single",
-    [("auto", 1e-4, True), ("auto", 1e-5, True), ("auto", 1e-6, False),
-     ("single", 1e-10, True), ("full", 1e-2, False)],
+    "precision, rtol, min_entries, single",
+    [("auto", 1e-4, 5_000, True), ("auto", 1e-5, 5_000, True), ("auto", 1e-6, 5_000, False),
+     ("auto", 1e-4, 5_001, False), ("single", 1e-10, 10**9, True), ("full", 1e-2, 0, False)],
 )
-def test_hessian_precision_rule(precision, rtol, single):
-    obj, shard, curvature = _softmax_shard(50, 100, 10)
+def test_hessian_precision_rule(precision, rtol, min_entries, single, monkeypatch):
+    monkeypatch.setattr("sklearn_dingo._subproblems.SINGLE_PRECISION_MIN_ENTRIES", min_entries)
+    obj, shard, curvature = _softmax_shard(50, 100, 10)  # 5,000 entries
     config = SubproblemConfig(method="krylov", rtol=rtol, hessian_precision=precision)
-    assert config.single_precision is single
+    assert config.single_precision(shard) is single
     v = np.random.default_rng(2).normal(size=obj.n_params)
     exact_product = obj.hessp(shard, curvature, v)
     Hv = make_solver(obj, shard, curvature, config).hess_vec(v)

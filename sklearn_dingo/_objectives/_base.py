@@ -37,8 +37,8 @@ _GRAM_BLOCK_ROWS = 2048
 
 # Bytes of X per row block in a host Hessian-vector product: a block this
 # size is still in cache when its transpose product reads it again, so one
-# product reads X from memory once instead of twice (1.5x faster at
-# 60,000 x 784, K = 10, measured with 256-4,096-row blocks).
+# product reads X from memory once instead of twice (1.2-1.5x faster at
+# 60,000 x 784, K = 10: benchmarks/hessian_products.py).
 _PRODUCT_BLOCK_BYTES = 1 << 21
 
 
