@@ -511,9 +511,10 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         far below the sub-problem tolerance. ``"full"`` uses the data's own
         precision and makes no copy. ``"auto"``: single when
         ``subproblem_tol >= 1e-5`` on shards of at least 2**20 entries
-        (smaller ones stay in cache, where float32 gains little). Gradients, line searches and the
-        stopping test are always computed in the data's precision, so the
-        solution's accuracy does not depend on this.
+        (smaller ones stay in cache, where float32 gains little).
+        Gradients, line searches and the stopping test are always computed
+        in the data's precision, so the solution's accuracy does not depend
+        on this.
     n_shards : int, default=None
         Shards the rows are split into. In-memory data are cut into this many
         row blocks; None: one per CPU core (per worker thread with

@@ -183,7 +183,10 @@ def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, *, min_rows=0, max
 # (to unpickle the task functions below) before they size a result.
 @sizeof.register(ShardData)
 def _sizeof_shard(shard):
-    return sizeof(shard.X) + sizeof(shard.Y) + sizeof(shard.sample_weight) + 64
+    size = sizeof(shard.X) + sizeof(shard.Y) + sizeof(shard.sample_weight) + 64
+    if "X_single" in vars(shard):  # the float32 copy, once a Krylov round made it
+        size += sizeof(shard.X_single)
+    return size
 
 
 @sizeof.register(ShardState)
