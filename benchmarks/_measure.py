@@ -141,8 +141,12 @@ class PassCounter:
       ``sandwich_dot`` (a Gram product X.T diag(h) X: one read of X) and every
       Hessian-vector product of ``gradient_hessian_product``'s closure;
     * sklearn_dingo (``LinearObjective``): every ``margins`` (X @ W) and
-      ``_transpose_product`` (X.T @ R) on a shard, and every ``_weighted_gram``
-      (a Gram update plus the column sums a @ X: two reads).
+      ``_transpose_product`` (X.T @ R, or X_b.T @ R_b of one row block of a
+      line-search pass, whose X_b @ p reuses the block in cache), every
+      Hessian-vector product of a ``hessian_operator`` (one read of the dense
+      shard; on a sparse one its ``margins`` and ``_transpose_product`` count)
+      and every ``_weighted_gram`` (dense: the Gram update and the column
+      sums from the same row blocks, one read; sparse: two).
 
     A pass is ``rows read / n``: for sharded fits, a read of every shard once.
     """
@@ -206,10 +210,34 @@ class PassCounter:
         try:
             from sklearn_dingo._objectives import _base as ob
 
+            import scipy.sparse as sp
+
             Obj = ob.LinearObjective
             Obj.margins = counted(Obj.margins, 1, lambda a, k: a[1])  # (self, X, w)
-            Obj._transpose_product = counted(Obj._transpose_product, 1, lambda a, k: a[1].X)
-            Obj._weighted_gram = counted(Obj._weighted_gram, 2, lambda a, k: a[1].X)
+            Obj._transpose_product = counted(Obj._transpose_product, 1, lambda a, k: a[1])  # (self, X, R)
+            original_gram = Obj._weighted_gram
+
+            @functools.wraps(original_gram)
+            def weighted_gram(self, shard, *args, **kwargs):
+                cls._add((2 if sp.issparse(shard.X) else 1) * shard.X.shape[0])
+                return original_gram(self, shard, *args, **kwargs)
+
+            Obj._weighted_gram = weighted_gram
+            original_operator = Obj.hessian_operator
+
+            @functools.wraps(original_operator)
+            def hessian_operator(self, shard, *args, **kwargs):
+                matvec = original_operator(self, shard, *args, **kwargs)
+                if sp.issparse(shard.X):
+                    return matvec
+
+                def counted_matvec(v):
+                    cls._add(shard.X.shape[0])
+                    return matvec(v)
+
+                return counted_matvec
+
+            Obj.hessian_operator = hessian_operator
         except ImportError:  # pragma: no cover
             pass
         return True

@@ -504,17 +504,22 @@ class DingoLogisticRegression(_BaseDingoClassifier):
     subproblem_max_iter : int, default=50
         Iteration cap of each Krylov sub-problem solve.
     hessian_precision : {"auto", "single", "full"}, default="auto"
-        Precision of the Krylov solvers' Hessian-vector products on dense
-        data. ``"single"`` computes the products with X in float32 from a
-        float32 copy of each shard made once per fit (half the size of
-        float64 data): about twice as fast, with rounding (1e-7 relative)
-        far below the sub-problem tolerance. ``"full"`` uses the data's own
-        precision and makes no copy. ``"auto"``: single when
-        ``subproblem_tol >= 1e-5`` on shards of at least 2**20 entries
-        (smaller ones stay in cache, where float32 gains little).
-        Gradients, line searches and the stopping test are always computed
-        in the data's precision, so the solution's accuracy does not depend
-        on this.
+        Precision of each shard's local Hessian on dense data: of the
+        Krylov solvers' Hessian-vector products and of the Gram blocks of
+        the exact solver's explicit Hessian. ``"single"`` computes the
+        products with X in float32 from a float32 copy of each shard made
+        once per fit (half the size of float64 data): about twice as fast,
+        with rounding (1e-7 relative, whatever the column scales) far below
+        the sub-problem tolerance and below how much the shards' Hessians
+        differ. ``"full"`` uses the data's own precision and makes no copy;
+        prefer it for nearly collinear features with a weak penalty, whose
+        smallest Hessian eigenvalues are within float32 rounding. ``"auto"``:
+        single on shards of at least 2**20 entries (smaller ones stay in
+        cache, where float32 gains little), for Krylov solves only when
+        ``subproblem_tol >= 1e-5``. Sparse data, and data with entries
+        beyond ±1e12, always use full precision. Gradients, line searches
+        and the stopping test are always computed in the data's precision,
+        so the solution's accuracy does not depend on this.
     n_shards : int, default=None
         Shards the rows are split into. In-memory data are cut into this many
         row blocks; None: one per CPU core (per worker thread with
@@ -646,9 +651,9 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
         Iteration cap of each Krylov sub-problem solve.
     hessian_precision : {"auto", "single", "full"}, default="auto"
         Float32 (``"single"``) or the data's own precision (``"full"``) for
-        the Krylov solvers' Hessian products on dense data; ``"auto"``:
-        single when ``subproblem_tol >= 1e-5`` on large shards. See
-        :class:`DingoLogisticRegression`.
+        the local Hessians (Krylov products, exact Gram blocks) on dense
+        data; ``"auto"``: single on large shards (for Krylov solves when
+        ``subproblem_tol >= 1e-5``). See :class:`DingoLogisticRegression`.
     n_shards : int, default=None
         Shards of in-memory data, or the most shards made from the row chunks
         of Dask inputs; see :class:`DingoLogisticRegression`.

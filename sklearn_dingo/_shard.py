@@ -138,23 +138,23 @@ def round_case3(shard, state, hess_grad, *, theta):
 def round_line_search(shard, state, direction, *, objective, batch_size, max_steps):
     """Round trip C: loss and gradient at the first batch of trial steps along p.
 
-    Computes ``X̃ p`` once (one pass) and keeps p and ``X̃ p`` for the later
-    batches and for the next round A.
+    Computes ``X̃ p`` in the same pass as the trial gradients and keeps p and
+    ``X̃ p`` for the later batches and for the next round A.
     """
     p = _to_shard(shard, direction)
-    eta_p = objective.margins(shard.X, p)
-    new_state = replace(state, direction=p, eta_direction=eta_p)
-    return _trial_batch(shard, new_state, 0, objective, batch_size, max_steps), new_state
+    reply, eta_p = _trial_batch(shard, state, p, None, 0, objective, batch_size, max_steps)
+    return reply, replace(state, direction=p, eta_direction=eta_p)
 
 
 def round_line_search_more(shard, state, first, *, objective, batch_size, max_steps):
     """Another line-search batch, starting at trial ``first`` (only k is broadcast)."""
-    return _trial_batch(shard, state, int(first), objective, batch_size, max_steps), state
-
-
-def _trial_batch(shard, state, first, objective, batch_size, max_steps):
-    alphas = _to_shard(shard, np.asarray(step_sizes(first, batch_size, max_steps)))
-    losses, grads = objective.loss_gradient_batch(
-        shard, state.w, state.eta, state.direction, state.eta_direction, alphas
+    reply, _ = _trial_batch(
+        shard, state, state.direction, state.eta_direction, int(first), objective, batch_size, max_steps
     )
-    return _host(losses, grads)
+    return reply, state
+
+
+def _trial_batch(shard, state, p, eta_p, first, objective, batch_size, max_steps):
+    alphas = _to_shard(shard, np.asarray(step_sizes(first, batch_size, max_steps)))
+    losses, grads, eta_p = objective.loss_gradient_batch(shard, state.w, state.eta, p, eta_p, alphas)
+    return _host(losses, grads), eta_p

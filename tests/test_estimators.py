@@ -176,14 +176,16 @@ def test_matches_sklearn_logistic_regression(name, C, fit_intercept, variant):
     assert relative_error(intercept, ref_intercept) <= 1e-4
 
 
+@pytest.mark.parametrize("solver", ["krylov", "exact"])
 @pytest.mark.parametrize("precision", ["single", "full"])
-def test_hessian_precision_does_not_change_the_solution(precision):
-    # Krylov sub-problems on digits (D = 650): float32 Hessian products only
-    # change the inner solves, never the gradient the stopping test uses.
+def test_hessian_precision_does_not_change_the_solution(precision, solver):
+    # Sub-problems on digits (D = 650): float32 Hessian products or Gram
+    # blocks only change the inner solves, never the gradient the stopping
+    # test uses.
     X, y = dataset("digits")
     ref = sklearn_reference("digits", 1.0, True, "plain")
     est = DingoSoftmaxRegression(
-        C=1.0, tol=1e-9, subproblem_solver="krylov", hessian_precision=precision
+        C=1.0, tol=1e-9, subproblem_solver=solver, hessian_precision=precision
     ).fit(X, y)
     assert est.converged_, est.stop_reason_
     f = functools.partial(objective, X=X, y=y, C=1.0, binary=False)

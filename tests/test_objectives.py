@@ -145,17 +145,25 @@ def test_value_is_scikit_learn_objective(whole_data_problem):
     assert loss == pytest.approx(log_loss_objective(p.X, p.y, p.s, p.w, **p.sk), rel=1e-10)
 
 
+@pytest.mark.parametrize("margins_given", [True, False])
+@pytest.mark.parametrize("block_bytes", [1 << 21, 7 * N_FEATURES * 8])
 @pytest.mark.parametrize("n_trials", [1, 5])
-def test_loss_gradient_batch_equals_separate_calls(problem, n_trials):
+def test_loss_gradient_batch_matches_dense_reference(problem, n_trials, block_bytes, margins_given, monkeypatch):
+    # 7-row blocks leave a short last block (40 rows): every block boundary is exercised
+    monkeypatch.setattr("sklearn_dingo._objectives._base._PRODUCT_BLOCK_BYTES", block_bytes)
     obj, shard = problem.objective, problem.shard
     alphas = np.array([1.0, 0.5, 0.0, 2.0**-7, -0.25])[:n_trials]
     eta = obj.margins(shard.X, problem.w)
-    eta_p = obj.margins(shard.X, problem.v)
-    losses, grads = obj.loss_gradient_batch(shard, problem.w, eta, problem.v, eta_p, alphas)
+    W_p = problem.v.reshape(obj.n_rows, obj.n_outputs)
+    Xd = problem.X.toarray() if sp.issparse(problem.X) else problem.X
+    expected_eta_p = Xd @ W_p[:N_FEATURES] + (W_p[N_FEATURES] if obj.fit_intercept else 0.0)
+    given = expected_eta_p if margins_given else None
+    losses, grads, eta_p = obj.loss_gradient_batch(shard, problem.w, eta, problem.v, given, alphas)
     assert losses.shape == (n_trials,)
     assert grads.shape == (n_trials, obj.n_params)
+    np.testing.assert_allclose(eta_p, expected_eta_p, rtol=1e-13, atol=1e-13)
     for k, alpha in enumerate(alphas):
-        loss, grad = obj.loss_gradient(shard, problem.w + alpha * problem.v)
+        loss, grad, _ = problem.reference(problem.w + alpha * problem.v)
         assert losses[k] == pytest.approx(loss, rel=1e-13)
         np.testing.assert_allclose(grads[k], grad, rtol=1e-12, atol=1e-14)
 
@@ -192,7 +200,7 @@ def _evaluate_without_warnings(obj, shard, w, alphas):
         curvature = obj.curvature(shard, margins)
         Hv = obj.hessp(shard, curvature, np.ones(obj.n_params))
         H = obj.hessian(shard, curvature)
-        losses, grads = obj.loss_gradient_batch(shard, w, margins, w, margins, np.asarray(alphas))
+        losses, grads, _ = obj.loss_gradient_batch(shard, w, margins, w, margins, np.asarray(alphas))
     return loss, grad, curvature, Hv, H, losses, grads
 
 
@@ -330,3 +338,59 @@ def test_single_precision_hessian_operator_is_float32_accurate(problem):
         assert error > 1e-12
         assert shard.X_single.dtype == np.float32
         assert shard.X_single is shard.X_single  # one copy per shard, kept
+
+
+def _entrywise_scaled_error(H, H_ref):
+    """max |H - H_ref|_ij / sqrt(|H_ref|_ii |H_ref|_jj), the scale-free rounding error."""
+    scale = np.sqrt(np.abs(np.diag(H_ref)))
+    return np.max(np.abs(H - H_ref) / np.outer(scale, scale))
+
+
+def test_single_precision_hessian_is_float32_accurate(problem):
+    obj, shard = problem.objective, problem.shard
+    curvature = obj.curvature(shard, obj.margins(shard.X, problem.w))
+    _, _, H_ref = problem.reference(problem.w)
+    H = obj.hessian(shard, curvature, single_precision=True)
+    assert H.dtype == np.float64
+    np.testing.assert_array_equal(H, H.T)
+    error = _entrywise_scaled_error(H, H_ref)
+    if sp.issparse(shard.X):
+        assert error < 1e-13  # sparse shards ignore it
+    else:
+        assert 1e-12 < error < 1e-6
+
+
+@pytest.mark.parametrize("model", ["binary", "softmax"])
+def test_single_precision_hessian_keeps_graded_columns(model):
+    # column scales over twelve decades: float32 rounding is relative to each
+    # entry, so every Hessian entry keeps ~7 digits relative to its row and
+    # column scale, and so do the smallest eigenvalues.
+    rng = np.random.default_rng(3)
+    n, d = 3000, 8
+    X = rng.normal(size=(n, d)) * np.logspace(-6, 6, d)
+    y = rng.integers(0, 2 if model == "binary" else N_CLASSES, size=n)
+    s = np.ones(n)
+    obj = make_objective(model, n_features=d, fit_intercept=True, C=1.0, total_weight=float(n))
+    shard = ShardData(X, obj.encode_targets(y), s, float(n))
+    w = np.zeros(obj.n_params)
+    curvature = obj.curvature(shard, obj.margins(X, w))
+    K = 1 if model == "binary" else N_CLASSES
+    _, _, H_ref = dense_objective(X, y, s, w, n_outputs=K, fit_intercept=True, C=1.0, total_weight=float(n))
+    H = obj.hessian(shard, curvature, single_precision=True)
+    assert 1e-12 < _entrywise_scaled_error(H, H_ref) < 1e-6
+    # Jacobi-scaled eigenvalues: a relative perturbation of 1e-6 moves each by at most that much
+    scale = 1.0 / np.sqrt(np.diag(H_ref))
+    lam = np.linalg.eigvalsh(H * np.outer(scale, scale))
+    lam_ref = np.linalg.eigvalsh(H_ref * np.outer(scale, scale))
+    np.testing.assert_allclose(lam, lam_ref, rtol=0, atol=1e-5 * lam_ref.max())
+
+
+@pytest.mark.parametrize(
+    "largest, fits", [(1.0, True), (1e12, True), (-1e12, True), (2e12, False), (-2e12, False)]
+)
+def test_fits_single_precision_checks_the_range(largest, fits):
+    X = np.random.default_rng(0).uniform(-1.0, 1.0, size=(30, 3))
+    X[7, 1] = largest
+    shard = ShardData(X, np.zeros((30, 1)), np.ones(30), 30.0)
+    assert shard.fits_single_precision is fits
+    assert not ShardData(sp.csr_matrix(X), np.zeros((30, 1)), np.ones(30), 30.0).fits_single_precision

@@ -220,26 +220,39 @@ def test_auto_picks_krylov_for_large_D_and_few_rows():
     assert (solver.phi, solver.rtol, solver.max_iter) == (1e-5, 1e-3, 7)
     v = np.random.default_rng(1).normal(size=obj.n_params)
     # 5,000 entries: too few for "auto" to make float32 products
-    assert not config.single_precision(shard)
+    assert not config.single_precision(shard, "krylov")
     np.testing.assert_allclose(solver.hess_vec(v), obj.hessp(shard, curvature, v), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
-    "precision, rtol, min_entries, single",
-    [("auto", 1e-4, 5_000, True), ("auto", 1e-5, 5_000, True), ("auto", 1e-6, 5_000, False),
-     ("auto", 1e-4, 5_001, False), ("single", 1e-10, 10**9, True), ("full", 1e-2, 0, False)],
+    "method, precision, rtol, min_entries, single",
+    [("krylov", "auto", 1e-4, 5_000, True), ("krylov", "auto", 1e-5, 5_000, True),
+     ("krylov", "auto", 1e-6, 5_000, False), ("krylov", "auto", 1e-4, 5_001, False),
+     ("krylov", "single", 1e-10, 10**9, True), ("krylov", "full", 1e-2, 0, False),
+     # the exact path has no tolerance to respect: only the size counts
+     ("exact", "auto", 1e-10, 5_000, True), ("exact", "auto", 1e-4, 5_001, False),
+     ("exact", "single", 1e-10, 10**9, True), ("exact", "full", 1e-2, 0, False)],
 )
-def test_hessian_precision_rule(precision, rtol, min_entries, single, monkeypatch):
+def test_hessian_precision_rule(method, precision, rtol, min_entries, single, monkeypatch):
     monkeypatch.setattr("sklearn_dingo._subproblems.SINGLE_PRECISION_MIN_ENTRIES", min_entries)
     obj, shard, curvature = _softmax_shard(50, 100, 10)  # 5,000 entries
-    config = SubproblemConfig(method="krylov", rtol=rtol, hessian_precision=precision)
-    assert config.single_precision(shard) is single
+    config = SubproblemConfig(method=method, rtol=rtol, hessian_precision=precision)
+    assert config.single_precision(shard, method) is single
     v = np.random.default_rng(2).normal(size=obj.n_params)
     exact_product = obj.hessp(shard, curvature, v)
     Hv = make_solver(obj, shard, curvature, config).hess_vec(v)
     error = np.linalg.norm(Hv - exact_product) / np.linalg.norm(exact_product)
     assert bool(error > 1e-12) == single
     assert error < 1e-5
+
+
+@pytest.mark.parametrize("method", ["exact", "krylov"])
+def test_hessian_precision_single_needs_float32_range(method):
+    obj, shard, curvature = _softmax_shard(50, 20, 5)
+    X = shard.X.copy()
+    X[0, 0] = 1e13  # squares beyond float32's range
+    shard = ShardData(X, shard.Y, shard.sample_weight, shard.weight_sum)
+    assert not SubproblemConfig(hessian_precision="single").single_precision(shard, method)
 
 
 def test_invalid_hessian_precision():

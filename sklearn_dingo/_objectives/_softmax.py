@@ -45,9 +45,12 @@ class MultinomialSoftmax(LinearObjective):
         return shifted - lse, lse + top
 
     def _loss_residual(self, xp, eta, Y):
-        log_p, lse = self._log_softmax(xp, eta)
-        loss = lse[..., 0] - xp.sum(eta * Y, axis=-1)
-        return loss, xp.exp(log_p) - Y
+        # P from the shifted exponentials already at hand: one exp per entry, not two
+        top = xp.max(eta, axis=-1, keepdims=True)
+        exp_shifted = xp.exp(eta - top)
+        total = xp.sum(exp_shifted, axis=-1, keepdims=True)
+        loss = (xp.log(total) + top)[..., 0] - xp.sum(eta * Y, axis=-1)
+        return loss, exp_shifted / total - Y
 
     def _curvature_weights(self, xp, eta):
         return xp.exp(self._log_softmax(xp, eta)[0])
