@@ -29,14 +29,15 @@ def dingo_at(ref, k):
 
     time: history time + the fit's set-up (its wall time minus the last
     history time: validation, sharding, sending data; an upper bound, it
-    includes the tear-down). rounds: paper counting. round trips and bytes:
+    includes the tear-down), of the run with the median wall time.
+    rounds: paper counting. round trips and bytes:
     in-process, the paper model (one round trip per reduce; history bytes);
     on the cluster, measured by the client meter when the verbose line of
     iteration k was printed (row 0: after set-up, plus one trip for the
     initial reduce), with the fit's worker-to-worker bytes added in full.
     """
     h = ref["history"]
-    setup = max(ref["wall_first"] - h["time"][-1], 0.0)
+    setup = max(ref["wall_of_history"] - h["time"][-1], 0.0)
     out = dict(
         time=float(h["time"][k] + setup),
         rounds=int(h["rounds"][k]),
