@@ -1,7 +1,8 @@
 """Time of the shard kernels that dominate a fit, each variant side by side.
 
 On generated dense data of the benchmark problems' shapes, measures in one
-run (medians of ``--repeats``) and prints the ratios:
+run (medians of ``--repeats``, the variants of a kernel run in turn so that
+they share the machine's load) and prints the ratios:
 
 - one Hessian-vector product: two passes over X (``LinearObjective.hessp``),
   one pass in cache-sized row blocks (``hessian_operator``), the same from
@@ -52,14 +53,21 @@ def _shard(n, d, n_classes, rng):
     return objective, shard, w, objective.curvature(shard, objective.margins(X, w))
 
 
-def _median_seconds(func, repeats):
-    func()  # warm-up (and the float32 copy, made once per fit)
-    times = []
+def _median_seconds(funcs, repeats):
+    """Median seconds of each function, run in turn ``repeats`` times.
+
+    Interleaving the variants exposes them to the same load on a shared
+    machine, so their ratio is fair even when the absolute times drift.
+    """
+    for func in funcs:
+        func()  # warm-up (and the float32 copy, made once per fit)
+    times = [[] for _ in funcs]
     for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for func, record in zip(funcs, times):
+            start = time.perf_counter()
+            func()
+            record.append(time.perf_counter() - start)
+    return [float(np.median(record)) for record in times]
 
 
 def hessian_products(rng, repeats):
@@ -68,11 +76,11 @@ def hessian_products(rng, repeats):
     for name, (n, d, K) in PRODUCT_SHAPES.items():
         objective, shard, _, curvature = _shard(n, d, K, rng)
         v = rng.standard_normal(objective.n_params)
-        plain = _median_seconds(lambda: objective.hessp(shard, curvature, v), repeats)
         full_op = objective.hessian_operator(shard, curvature)
         single_op = objective.hessian_operator(shard, curvature, single_precision=True)
-        blocked = _median_seconds(lambda: full_op(v), repeats)
-        single = _median_seconds(lambda: single_op(v), repeats)
+        plain, blocked, single = _median_seconds(
+            [lambda: objective.hessp(shard, curvature, v), lambda: full_op(v), lambda: single_op(v)], repeats
+        )
         reference = objective.hessp(shard, curvature, v)
         error = np.linalg.norm(single_op(v) - reference) / np.linalg.norm(reference)
         print(
@@ -86,8 +94,11 @@ def explicit_hessians(rng, repeats):
     print(f"{'shape':<48} {'float64':>11} {'float32':>11} {'speed-up':>9} {'max |dH_ij| / sqrt(H_ii H_jj)':>31}")
     for name, (n, d, K) in GRAM_SHAPES.items():
         objective, shard, _, curvature = _shard(n, d, K, rng)
-        full = _median_seconds(lambda: objective.hessian(shard, curvature), repeats)
-        single = _median_seconds(lambda: objective.hessian(shard, curvature, single_precision=True), repeats)
+        full, single = _median_seconds(
+            [lambda: objective.hessian(shard, curvature),
+             lambda: objective.hessian(shard, curvature, single_precision=True)],
+            repeats,
+        )
         H = objective.hessian(shard, curvature)
         H32 = objective.hessian(shard, curvature, single_precision=True)
         scale = np.sqrt(np.abs(np.diag(H)))
@@ -111,8 +122,7 @@ def line_search_batches(rng, repeats):
         def one_pass():
             return objective.loss_gradient_batch(shard, w, eta, p, None, alphas)
 
-        separate = _median_seconds(two_passes, repeats)
-        fused = _median_seconds(one_pass, repeats)
+        separate, fused = _median_seconds([two_passes, one_pass], repeats)
         loss_sums, G = two_passes()
         losses, grads, _ = one_pass()
         # the same trial gradients, up to the penalty both include the same way

@@ -35,10 +35,10 @@ from .._array_api import get_namespace, is_numpy
 # the weighted copy of X small while every product stays a BLAS-3 call.
 _GRAM_BLOCK_ROWS = 2048
 
-# Bytes of X per row block in a host Hessian-vector product: a block this
-# size is still in cache when its transpose product reads it again, so one
-# product reads X from memory once instead of twice (1.2-1.5x faster at
-# 60,000 x 784, K = 10: benchmarks/hessian_products.py).
+# Bytes of X per row block in a host Hessian-vector product or line-search
+# batch: a block this size is still in cache when its transpose product reads
+# it again, so X is read from memory once instead of twice (a product 1.2-1.5x
+# faster at 60,000 x 784, K = 10: benchmarks/shard_kernels.py).
 _PRODUCT_BLOCK_BYTES = 1 << 21
 
 # Largest |x| for which a shard is used in float32: products of two entries,
