@@ -184,7 +184,7 @@ def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, *, min_rows=0, max
 @sizeof.register(ShardData)
 def _sizeof_shard(shard):
     size = sizeof(shard.X) + sizeof(shard.Y) + sizeof(shard.sample_weight) + 64
-    if "X_single" in vars(shard):  # the float32 copy, once a Krylov round made it
+    if "X_single" in vars(shard):  # the float32 copy, once a round A made it
         size += sizeof(shard.X_single)
     return size
 
