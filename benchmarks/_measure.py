@@ -142,11 +142,9 @@ class PassCounter:
       Hessian-vector product of ``gradient_hessian_product``'s closure;
     * sklearn_dingo (``LinearObjective``): every ``margins`` (X @ W) and
       ``_transpose_product`` (X.T @ R, or X_b.T @ R_b of one row block of a
-      line-search pass, whose X_b @ p reuses the block in cache), every
-      Hessian-vector product of a ``hessian_operator`` (one read of the dense
-      shard; on a sparse one its ``margins`` and ``_transpose_product`` count)
-      and every ``_weighted_gram`` (dense: the Gram update and the column
-      sums from the same row blocks, one read; sparse: two).
+      line-search batch or Hessian-vector product, whose X_b @ V reuses the
+      block in cache) and every ``_weighted_gram`` (dense: the Gram update
+      and the column sums from the same row blocks, one read; sparse: two).
 
     A pass is ``rows read / n``: for sharded fits, a read of every shard once.
     """
@@ -214,7 +212,7 @@ class PassCounter:
 
             Obj = ob.LinearObjective
             Obj.margins = counted(Obj.margins, 1, lambda a, k: a[1])  # (self, X, w)
-            Obj._transpose_product = counted(Obj._transpose_product, 1, lambda a, k: a[1])  # (self, X, R)
+            Obj._transpose_product = counted(Obj._transpose_product, 1, lambda a, k: a[2])  # (self, xp, X, R)
             original_gram = Obj._weighted_gram
 
             @functools.wraps(original_gram)
@@ -223,21 +221,6 @@ class PassCounter:
                 return original_gram(self, shard, *args, **kwargs)
 
             Obj._weighted_gram = weighted_gram
-            original_operator = Obj.hessian_operator
-
-            @functools.wraps(original_operator)
-            def hessian_operator(self, shard, *args, **kwargs):
-                matvec = original_operator(self, shard, *args, **kwargs)
-                if sp.issparse(shard.X):
-                    return matvec
-
-                def counted_matvec(v):
-                    cls._add(shard.X.shape[0])
-                    return matvec(v)
-
-                return counted_matvec
-
-            Obj.hessian_operator = hessian_operator
         except ImportError:  # pragma: no cover
             pass
         return True

@@ -54,8 +54,8 @@ X reads
     passes over the data, as rows of X read / n: counted by wrapping the
     products with X of scikit-learn (``LinearModelLoss``, ``sandwich_dot``) and
     sklearn_dingo (``LinearObjective.margins``/``_transpose_product``/
-    ``_weighted_gram`` and each product of a ``hessian_operator``; on the
-    workers too, via ``client.run``); dask-ml: from
+    ``_weighted_gram``, row block by row block where a product reads X in
+    blocks; on the workers too, via ``client.run``); dask-ml: from
     its source, 2 per lbfgs evaluation, 4 per Newton iteration, 1 for
     ``normalize``.
 peak mem/X

@@ -345,7 +345,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
     # memory it computes in X's namespace.
 
     def _predict_rows(self, X, from_scores, n_columns, dtype=np.float64):
-        check_is_fitted(self)
+        # the public methods have checked that the estimator is fitted
         if is_dask_input(X):
             from ._backends import _dask
 

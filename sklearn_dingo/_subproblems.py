@@ -228,9 +228,9 @@ def estimated_costs(objective, shard, config):
     Exact: one symmetric Gram update per curvature block
     (``K(K+1)/2 · nnz · (d+1)``) plus the eigendecomposition
     (``EIGH_COST · D³``). Krylov: ``HESSP_PER_ROUND`` Hessian-vector products
-    (at most the Lanczos cap), each two memory-bound passes over the shard's
-    entries per output column. The units are those of the constants above;
-    only the ratio matters.
+    (at most the Lanczos cap), each two memory-bound multiply-adds per entry
+    of the shard and output column (``X V`` and ``Xᵀ R``). The units are those
+    of the constants above; only the ratio matters.
     """
     K = objective.n_outputs
     D = objective.n_params

@@ -54,6 +54,7 @@ import warnings
 from collections import deque
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -303,11 +304,6 @@ class DaskBackend(ShardBackend):
         self._state_addresses = None
         self._shard_addresses = None
         self._nthreads = {}
-
-    @property
-    def total_weight(self):
-        """``S = Σ_j S_j``, the objective's ``total_weight``."""
-        return float(self.weight_sums.sum())
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -827,9 +823,10 @@ def target_summary(X, y, sample_weight):
 
 
 def _encode_block(y_block, s_block, classes, class_weights, objective):
+    """Encoded targets and final weights of one chunk, side by side: shape (n, K + 1)."""
     index = np.searchsorted(classes, to_numpy(y_block))
-    s = np.ones(len(index)) if s_block is None else to_numpy(s_block).astype(np.float64)
-    return objective.encode_targets(index), s * class_weights[index]
+    s = to_numpy(s_block).astype(np.float64)
+    return np.concatenate([objective.encode_targets(index), (s * class_weights[index])[:, None]], axis=1)
 
 
 def encode_targets(y, sample_weight, classes, class_weights, objective):
@@ -839,15 +836,11 @@ def encode_targets(y, sample_weight, classes, class_weights, objective):
     K = objective.n_outputs
     if sample_weight is None:
         sample_weight = da.ones(y.shape[0], chunks=y.chunks, dtype=np.float64)
-    Y = da.map_blocks(
-        lambda yb, sb: _encode_block(yb, sb, classes, class_weights, objective)[0],
-        y, sample_weight, new_axis=1, chunks=(y.chunks[0], (K,)), dtype=np.float64,
+    encode = partial(_encode_block, classes=classes, class_weights=class_weights, objective=objective)
+    encoded = da.map_blocks(
+        encode, y, sample_weight, new_axis=1, chunks=(y.chunks[0], (K + 1,)), dtype=np.float64
     )
-    s = da.map_blocks(
-        lambda yb, sb: _encode_block(yb, sb, classes, class_weights, objective)[1],
-        y, sample_weight, dtype=np.float64,
-    )
-    return Y, s
+    return encoded[:, :K], encoded[:, K]
 
 
 def compute_in_process(X, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):

@@ -191,16 +191,17 @@ class LinearObjective(ABC):
     # -- products with X, intercept by block algebra ---------------------------
     def margins(self, X, w):
         """``η = X W + b`` of shape (n, K) for a flat parameter vector ``w``."""
-        xp = get_namespace(X, w)
-        M = self._matrix(xp, w)
+        return self._matrix_margins(X, self._matrix(get_namespace(X, w), w))
+
+    def _matrix_margins(self, X, M):
+        """``X M[:d] + M[d]`` (the last row only with an intercept) for M of shape (d+fi, K)."""
         eta = X @ M[: self.n_features, :]
         if self.fit_intercept:
             eta = eta + M[self.n_features, :]
         return eta
 
-    def _transpose_product(self, X, R):
+    def _transpose_product(self, xp, X, R):
         """``X̃ᵀ R`` (not yet divided by S_j) for R of shape (n, m), as a dense (d+fi, m)."""
-        xp = get_namespace(X, R)
         G = X.T @ R
         if sp.issparse(G):
             G = G.toarray()
@@ -287,13 +288,7 @@ class LinearObjective(ABC):
         """
         xp = get_namespace(shard.X, w)
         B, K = alphas.shape[0], self.n_outputs
-        X = shard.X
-        if sp.issparse(X) or not is_numpy(xp):
-            if eta_p is None:
-                eta_p = self.margins(X, p)
-            loss_sums, G = self._trial_sums(shard, slice(None), X, eta, eta_p, alphas)
-        else:
-            loss_sums, G, eta_p = self._blocked_trial_sums(shard, eta, p, eta_p, alphas)
+        loss_sums, G, eta_p = self._trial_pass(shard, eta, p, eta_p, alphas)
         losses = loss_sums / shard.weight_sum
         G = xp.permute_dims(xp.reshape(G / shard.weight_sum, (self.n_rows, B, K)), (1, 0, 2))
         grads = xp.reshape(G, (B, self.n_params))
@@ -305,47 +300,43 @@ class LinearObjective(ABC):
     def _trial_sums(self, shard, rows, X_rows, eta, eta_p, alphas):
         """``Σ_i s_i ℓ_i`` at each trial point and ``X̃ᵀ R`` (unscaled), over ``rows``.
 
-        Returns arrays of shape (B,) and (d + fit_intercept, B·K).
+        ``X_rows``, ``eta`` and ``eta_p`` are the shard's X, ``X̃ w`` and
+        ``X̃ p`` on those rows. Returns arrays of shape (B,) and
+        (d + fit_intercept, B·K).
         """
         xp = shard.xp
-        eta, eta_p = eta[rows, :], eta_p[rows, :]
         n, K = eta.shape
         B = alphas.shape[0]
         trial = eta[:, None, :] + alphas[None, :, None] * eta_p[:, None, :]
         point_loss, residual = self._loss_residual(xp, trial, shard.Y[rows, None, :])
         s = shard.sample_weight[rows]
         R = xp.reshape(s[:, None, None] * residual, (n, B * K))
-        return s @ point_loss, self._transpose_product(X_rows, R)
+        return s @ point_loss, self._transpose_product(xp, X_rows, R)
 
-    def _blocked_trial_sums(self, shard, eta, p, eta_p, alphas):
-        """:meth:`_trial_sums` row block by row block on a dense host shard.
+    def _trial_pass(self, shard, eta, p, eta_p, alphas):
+        """:meth:`_trial_sums` over the shard's row blocks (:func:`_row_blocks`).
 
-        Each block of X is read once for ``X_b p`` (when ``eta_p`` is None)
-        and again, still in cache, for ``X_bᵀ R_b``: the whole batch costs
-        one pass over X from memory instead of two.
+        On a dense host shard each block of X is read once for ``X_b p``
+        (when ``eta_p`` is None) and again, still in cache, for ``X_bᵀ R_b``:
+        the whole batch costs one pass over X from memory instead of two.
+
+        Returns the sums of :meth:`_trial_sums` over the blocks and ``X̃ p``.
         """
         xp = shard.xp
-        X = shard.X
-        n, d = X.shape
-        B, K = alphas.shape[0], self.n_outputs
-        block = max(1, _PRODUCT_BLOCK_BYTES // max(1, d * X.dtype.itemsize))
-        if eta_p is None:
-            eta_p = xp.empty((n, K), dtype=eta.dtype)
-            direction = self._matrix(xp, p)
-        else:
-            direction = None
-        loss_sums = xp.zeros(B, dtype=eta.dtype)
-        G = xp.zeros((self.n_rows, B * K), dtype=eta.dtype)
-        for start in range(0, n, block):
-            rows = slice(start, min(start + block, n))
-            X_block = X[rows, :]
-            if direction is not None:
-                eta_p[rows, :] = X_block @ direction[:d, :]
-                if self.fit_intercept:
-                    eta_p[rows, :] += direction[d, :]
-            block_loss, block_G = self._trial_sums(shard, rows, X_block, eta, eta_p, alphas)
-            loss_sums += block_loss
-            G += block_G
+        if eta_p is None and not _in_host_blocks(shard):
+            eta_p = self.margins(shard.X, p)  # X in one piece: no block in cache to share
+        direction = self._matrix(xp, p) if eta_p is None else None
+        loss_sums, G, eta_p_blocks = 0.0, 0.0, []
+        for rows, X_block in _row_blocks(shard):
+            if direction is None:
+                block_eta_p = eta_p[rows, :]
+            else:
+                block_eta_p = self._matrix_margins(X_block, direction)
+                eta_p_blocks.append(block_eta_p)
+            block_loss, block_G = self._trial_sums(shard, rows, X_block, eta[rows, :], block_eta_p, alphas)
+            loss_sums, G = loss_sums + block_loss, G + block_G
+        if direction is not None:
+            eta_p = xp.concat(eta_p_blocks, axis=0)
         return loss_sums, G, eta_p
 
     def curvature(self, shard, eta):
@@ -357,7 +348,7 @@ class LinearObjective(ABC):
         xp = get_namespace(shard.X, v)
         Z = self.margins(shard.X, v)
         R = shard.sample_weight[:, None] * self._curvature_apply(xp, curvature.weights, Z)
-        Hv = xp.reshape(self._transpose_product(shard.X, R) / shard.weight_sum, (self.n_params,))
+        Hv = xp.reshape(self._transpose_product(xp, shard.X, R) / shard.weight_sum, (self.n_params,))
         return Hv + self._penalised(xp, v)
 
     def hessian_operator(self, shard, curvature, *, single_precision=False):
@@ -389,35 +380,18 @@ class LinearObjective(ABC):
         if sp.issparse(X):
             return lambda v: self.hessp(shard, curvature, v)
         xp = shard.xp
-        weights, sample_weight = curvature.weights, shard.sample_weight
-        if single_precision and X.dtype != xp.float32:
-            X = shard.X_single
-            weights = xp.astype(weights, xp.float32)
-            sample_weight = xp.astype(sample_weight, xp.float32)
-        n, d = X.shape
-        if is_numpy(xp):
-            block = max(1, _PRODUCT_BLOCK_BYTES // max(1, d * X.dtype.itemsize))
-        else:  # accelerators prefer one large product to many small ones
-            block = max(1, n)
-        fi = self.fit_intercept
+        blocks = _row_blocks(shard, single_precision)
+        dtype = blocks[0][1].dtype
+        weights = _as_dtype(xp, curvature.weights, dtype)
+        sample_weight = _as_dtype(xp, shard.sample_weight, dtype)
 
         def matvec(v):
-            M = xp.astype(self._matrix(xp, v), X.dtype)
-            coef, intercept = M[:d, :], M[d, :] if fi else None
-            G = xp.zeros((d, self.n_outputs), dtype=X.dtype)
-            intercept_sum = xp.zeros(self.n_outputs, dtype=X.dtype)
-            for start in range(0, n, block):
-                rows = slice(start, min(start + block, n))
-                X_block = X[rows, :]
-                Z = X_block @ coef
-                if fi:
-                    Z = Z + intercept
+            M = xp.astype(self._matrix(xp, v), dtype)
+            G = xp.zeros((self.n_rows, self.n_outputs), dtype=dtype)
+            for rows, X_block in blocks:
+                Z = self._matrix_margins(X_block, M)
                 R = sample_weight[rows, None] * self._curvature_apply(xp, weights[rows, :], Z)
-                G += X_block.T @ R
-                if fi:
-                    intercept_sum += xp.sum(R, axis=0)
-            if fi:
-                G = xp.concat([G, intercept_sum[None, :]], axis=0)
+                G += self._transpose_product(xp, X_block, R)
             Hv = xp.reshape(xp.astype(G, v.dtype), (self.n_params,)) / shard.weight_sum
             return Hv + self._penalised(xp, v)
 
@@ -500,6 +474,31 @@ class LinearObjective(ABC):
             bottom = xp.concat([col, xp.reshape(total, (1,))])[None, :]
             gram = xp.concat([top, bottom], axis=0)
         return gram / shard.weight_sum
+
+
+def _in_host_blocks(shard):
+    """Whether products with the shard's X go row block by row block (dense host X)."""
+    return not sp.issparse(shard.X) and is_numpy(shard.xp)
+
+
+def _row_blocks(shard, single_precision=False):
+    """``(rows, X[rows])`` pairs covering a shard, for products that use each block twice.
+
+    On a dense host shard: blocks of about ``_PRODUCT_BLOCK_BYTES`` (views,
+    from :attr:`ShardData.X_single` with ``single_precision`` unless X is
+    already float32). Sparse shards and accelerators get one block, X itself
+    (accelerators prefer one large product to many small ones).
+    """
+    X = shard.X
+    if not _in_host_blocks(shard):
+        return [(slice(None), X)]
+    if single_precision and X.dtype != shard.xp.float32:
+        X = shard.X_single
+    n, d = X.shape
+    block = max(1, _PRODUCT_BLOCK_BYTES // max(1, d * X.dtype.itemsize))
+    return [
+        (slice(start, min(start + block, n)), X[start : start + block, :]) for start in range(0, max(n, 1), block)
+    ]
 
 
 def _as_dtype(xp, x, dtype):
