@@ -194,7 +194,7 @@ class PassCounter:
             @functools.wraps(original_ghp)
             def ghp(self, coef, X, *args, **kwargs):
                 grad, hessp = original_ghp(self, coef, X, *args, **kwargs)
-                cls._add(2 * X.shape[0])  # X @ coef and X.T @ gradient
+                cls._add(X.shape[0])  # X.T @ gradient (X @ coef: weight_intercept_raw, counted)
 
                 def counted_hessp(s):
                     cls._add(2 * X.shape[0])
@@ -207,8 +207,6 @@ class PassCounter:
             pass
         try:
             from sklearn_dingo._objectives import _base as ob
-
-            import scipy.sparse as sp
 
             Obj = ob.LinearObjective
             Obj.margins = counted(Obj.margins, 1, lambda a, k: a[1])  # (self, X, w)
@@ -345,8 +343,3 @@ class ClusterMeter:
 def _incoming_transfer_bytes(dask_worker):
     return int(sum(entry.get("total", 0) for entry in dask_worker.transfer_incoming_log))
 
-
-def nbytes_of(X):
-    if sp.issparse(X):
-        return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
-    return int(X.nbytes)

@@ -18,7 +18,7 @@ key    kind                             n          d        K      density
 minute on two cores (for CI); the kinds, seeds and ``C`` stay the same.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,7 +47,6 @@ class Problem:
     y: np.ndarray  # int labels 0..K-1
     C: float
     n_classes: int = 2
-    notes: list = field(default_factory=list)
 
     @property
     def n_samples(self):

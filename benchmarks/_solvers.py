@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from _measure import as_coef_matrix
 
 DINGO_TOL = 1e-10
 DINGO_MAX_ITER = 1000
@@ -114,33 +113,18 @@ class DingoDask(Solver):
         from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 
         Est = DingoLogisticRegression if problem.binary else DingoSoftmaxRegression
-        cap = DEFAULT_CAPS.get((self.name, problem.key)) if size == "default" else None
         model = Est(
             C=problem.C,
             fit_intercept=False,
             tol=DINGO_TOL,
-            max_iter=DINGO_MAX_ITER if cap is None else cap,
+            max_iter=DINGO_MAX_ITER,
             backend="dask",
             verbose=getattr(self, "verbose", 0),  # run.py reads the meter at each verbose line
         )
-        note = ""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                model.fit(data.X_dingo, data.y_labels)
-            except Exception as exc:  # noqa: BLE001 - the Dask-array path may not exist yet
-                if data.dask_input_failed is None:
-                    data.dask_input_failed = f"{type(exc).__name__}: {exc}"
-                note = (
-                    "fitted on the NumPy/SciPy arrays with backend='dask' (the fit ships X to the "
-                    f"cluster, counted): Dask-array input failed ({data.dask_input_failed[:120]})"
-                )
-                model.fit(problem.X, problem.y)
-        out = _dingo_output(model)
-        out.note = note
-        if cap is not None and not model.converged_:
-            out.stop = f"capped at max_iter={cap} (time budget): {out.stop}"
-        return out
+            model.fit(data.X_dingo, data.y_labels)
+        return _dingo_output(model)
 
 
 def _dingo_output(model):
@@ -305,7 +289,6 @@ class ClusterData:
             self.X_daskml = persisted[3] if coo is not None else None
         else:
             self.X_daskml = persisted[0]
-        self.dask_input_failed = None
 
     def release(self):
         del self.X_dingo, self.y_labels, self.y_float, self.X_daskml
@@ -337,4 +320,4 @@ def check_dask_glm_objective(problem, rng_seed=0, max_rows=2000):
     return abs(theirs - X.shape[0] * ours) / abs(theirs)
 
 
-__all__ = ["ClusterData", "FitOutput", "NotApplicable", "all_solvers", "as_coef_matrix"]
+__all__ = ["ClusterData", "FitOutput", "NotApplicable", "all_solvers"]

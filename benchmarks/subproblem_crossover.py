@@ -17,7 +17,6 @@ import statistics
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from sklearn_dingo._backends import LocalBackend
 from sklearn_dingo._driver import DingoConfig, dingo
@@ -53,7 +52,8 @@ def crossover_table(quick):
     sizes = [(2000, 50), (2000, 200), (5000, 100), (5000, 400), (20000, 200), (5000, 1000), (20000, 1000)]
     if quick:
         sizes = [(2000, 50), (2000, 200)]
-    print("Seconds per iteration of a one-shard fit to |g| <= 1e-8, one BLAS thread")
+    # The in-process backend gives its one shard all cores' BLAS threads, as in a real fit.
+    print("Seconds per iteration of a one-shard fit to |g| <= 1e-8, BLAS on all cores")
     print("objective    n_j     d     D  exact_s/it (its)  krylov_s/it (its)  measured exact/krylov  model exact/krylov  auto")
     for K in (1, 10):
         for n, d in sizes:
@@ -93,6 +93,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
     args = parser.parse_args()
-    with threadpool_limits(limits=1, user_api="blas"):
-        crossover_table(args.quick)
+    crossover_table(args.quick)
     per_iteration(args.quick)
