@@ -1,4 +1,6 @@
-"""Process bookkeeping shared by the tests that start Dask clusters."""
+"""Dask clusters for the tests, and the process bookkeeping that checks they are gone."""
+
+from contextlib import contextmanager
 
 import psutil
 
@@ -27,3 +29,30 @@ def close_and_check(client, cluster, before):
     _, alive = psutil.wait_procs(started, timeout=20)
     assert not alive, f"processes left behind: {alive}"
     assert not (new_children() - before)
+
+
+@contextmanager
+def local_cluster(n_workers=2, threads_per_worker=1, security=None):
+    """A ``LocalCluster`` of worker processes and a client of it, closed and checked on exit.
+
+    The client is not the default one: code under test must use the client
+    it is given (or find none). ``dashboard_address=":0"`` takes a free port
+    (None does not turn the dashboard off in recent distributed; it would
+    warn and move off a busy 8787).
+    """
+    from distributed import Client, LocalCluster
+
+    before = new_children()
+    kwargs = {} if security is None else {"security": security}
+    cluster = LocalCluster(
+        n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0", **kwargs
+    )
+    try:
+        client = Client(cluster, set_as_default=False, **kwargs)
+    except BaseException:
+        cluster.close()
+        raise
+    try:
+        yield client
+    finally:
+        close_and_check(client, cluster, before)

@@ -24,7 +24,6 @@ SOLVERS = {
 
 @pytest.mark.skipif(not RUN.exists(), reason="benchmarks/ is not part of this installation")
 def test_quick_benchmark_writes_a_row_per_solver_per_problem(tmp_path):
-    pytest.importorskip("distributed")
     proc = subprocess.run(
         [sys.executable, str(RUN), "--quick", "--out", str(tmp_path)],
         check=False,

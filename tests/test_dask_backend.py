@@ -8,7 +8,6 @@ import dask.array as da
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from distributed import Client, LocalCluster
 
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._dask import (
@@ -20,7 +19,7 @@ from sklearn_dingo._backends._dask import (
 )
 from sklearn_dingo._driver import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-from _clusters import close_and_check, new_children
+from _clusters import local_cluster
 from _references import merge_small_chunks
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
@@ -30,18 +29,8 @@ N_FEATURES = 12
 # -- fixtures and helpers --------------------------------------------------------
 @pytest.fixture(scope="module")
 def client():
-    before = new_children()
-    # dashboard_address=":0": a free port (None does not turn the dashboard off
-    # in recent distributed; it would warn and move off a busy 8787).
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    # Not the default client: the backend must use the client it is given.
-    client = Client(cluster, set_as_default=False)
-    try:
+    with local_cluster() as client:
         yield client
-    finally:
-        close_and_check(client, cluster, before)
 
 
 def make_problem(kind, sparse=False, n=4000, seed=0):
@@ -472,20 +461,8 @@ def test_tls_cluster():
     X, Y, s, objective = make_problem("binary", sparse=True)
     bounds = [0, 2000, 4000]
     reference = local_fit(X, Y, s, objective, bounds)
-    security = Security.temporary()
-    before = new_children()
-    cluster = LocalCluster(
-        n_workers=1,
-        threads_per_worker=2,
-        processes=True,
-        dashboard_address=":0",
-        security=security,
-    )
-    tls_client = Client(cluster, security=security, set_as_default=False)
-    try:
-        assert cluster.scheduler_address.startswith("tls://")
+    with local_cluster(n_workers=1, threads_per_worker=2, security=Security.temporary()) as tls_client:
+        assert tls_client.scheduler.address.startswith("tls://")
         with DaskBackend.from_numpy(tls_client, X, Y, s, bounds) as backend:
             result = dingo(backend, objective, CONFIG)
-    finally:
-        close_and_check(tls_client, cluster, before)
     assert_same_fit(result, reference)

@@ -28,7 +28,7 @@ import pandas as pd
 import psutil
 import pytest
 from dask.sizeof import sizeof
-from distributed import Client, LocalCluster, get_task_stream
+from distributed import Client, get_task_stream
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -40,7 +40,7 @@ from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._dask import active_client_or_none
 from sklearn_dingo._driver import dingo
-from _clusters import close_and_check, new_children
+from _clusters import local_cluster, new_children
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
 TIGHT = dict(C=1.0, tol=1e-10, max_iter=500)
@@ -116,6 +116,35 @@ def merged_bounds(chunks, kind, n_classes, d=D, rows_per_param=ROWS_PER_PARAM):
     return np.cumsum((0, *sizes)).tolist()
 
 
+PREDICTION_METHODS = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
+
+
+def assert_same_prediction(name, computed, expected):
+    """Labels equal; probabilities, log-probabilities and margins to 1e-12."""
+    if name == "predict":
+        assert_array_equal(computed, expected)
+    else:
+        assert_allclose(computed, expected, rtol=1e-12, atol=1e-12)
+
+
+def assert_rejects_nan_and_negative_weights(est, X, y, nan_at, negative_at, negative):
+    """A NaN in X and a negative sample weight are refused with scikit-learn's errors.
+
+    Returns the Dask ``(X, y, sample_weight)`` (with the negative weight) for
+    the caller's further checks.
+    """
+    X_nan = X.copy()
+    X_nan[nan_at] = np.nan
+    s = np.ones(N)
+    s[negative_at] = negative
+    Xd, yd, sd = to_dask(X, y, s)
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(to_dask(X_nan)[0], yd)
+    with pytest.raises(ValueError, match="Negative"):
+        est.fit(Xd, yd, sample_weight=sd)
+    return Xd, yd, sd
+
+
 def inprocess_fit(est, X, y, sample_weight, bounds):
     """The estimator's objective and settings, fitted in-process on the row blocks ``bounds``.
 
@@ -168,14 +197,9 @@ def counting(calls):
 # -- processes ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster_client():
-    before = new_children()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     # Not the default client: the no-client tests must really find none.
-    client = Client(cluster, set_as_default=False)
-    try:
+    with local_cluster() as client:
         yield client
-    finally:
-        close_and_check(client, cluster, before)
 
 
 @pytest.fixture
@@ -242,16 +266,8 @@ def test_no_client_weights_and_balanced_classes(no_client):
 
 def test_no_client_bad_inputs(no_client):
     X, y = make_data("binary")
-    X_nan = X.copy()
-    X_nan[2500, 3] = np.nan
-    s = np.ones(N)
-    s[10] = -1.0
-    Xd, yd, sd = to_dask(X, y, s)
     est = DingoLogisticRegression()
-    with pytest.raises(ValueError, match="NaN"):
-        est.fit(to_dask(X_nan)[0], yd)
-    with pytest.raises(ValueError, match="Negative"):
-        est.fit(Xd, yd, sample_weight=sd)
+    Xd, yd, _ = assert_rejects_nan_and_negative_weights(est, X, y, (2500, 3), 10, -1.0)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         est.fit(Xd, yd[:-1])
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
@@ -267,8 +283,7 @@ def test_lazy_prediction_on_dask_arrays(no_client, kind):
     calls = []
     Xd = da.from_array(X, chunks=(CHUNKS, -1)).map_blocks(counting(calls), dtype=np.float64)
     calls.clear()  # Dask itself may call it on an empty block, to infer meta
-    methods = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
-    lazy = {name: getattr(est, name)(Xd) for name in methods}
+    lazy = {name: getattr(est, name)(Xd) for name in PREDICTION_METHODS}
     assert calls == []  # nothing computed yet
     for name, result in lazy.items():
         assert isinstance(result, da.Array), name
@@ -277,11 +292,9 @@ def test_lazy_prediction_on_dask_arrays(no_client, kind):
         assert result.shape == expected.shape
         computed = result.compute()
         assert type(computed) is np.ndarray
+        assert_same_prediction(name, computed, expected)
         if name == "predict":
-            assert_array_equal(computed, expected)
             assert computed.dtype == expected.dtype
-        else:
-            assert_allclose(computed, expected, rtol=1e-12, atol=1e-12)
     assert calls  # computed only on demand
 
 
@@ -293,7 +306,7 @@ def test_lazy_prediction_on_dask_dataframes(no_client):
     Xdf = Xdf.map_partitions(counting(calls))
     assert list(Xdf.columns) == FEATURES  # Dask infers meta (calls on dummy frames) ...
     calls.clear()  # ... which is not computing the data
-    for name in ["predict", "predict_proba", "predict_log_proba", "decision_function"]:
+    for name in PREDICTION_METHODS:
         calls.clear()
         # Dask infers the meta of DataFrame-to-array conversions by calling the
         # partition function on a 2-row dummy frame (not data); computing real
@@ -302,12 +315,7 @@ def test_lazy_prediction_on_dask_dataframes(no_client):
             result = getattr(est, name)(Xdf)
         assert isinstance(result, da.Array), name
         assert all(n <= 2 for n in calls), f"{name} on a Dask DataFrame computed partitions {calls} eagerly"
-        computed = result.compute()
-        expected = getattr(est, name)(X)
-        if name == "predict":
-            assert_array_equal(computed, expected)
-        else:
-            assert_allclose(computed, expected, rtol=1e-12, atol=1e-12)
+        assert_same_prediction(name, result.compute(), getattr(est, name)(X))
 
 
 # =========================================================================================
@@ -531,16 +539,8 @@ def test_string_labels(client, kind, container, monkeypatch):
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_bad_dask_inputs(client, kind):
     X, y = make_data(kind)
-    X_nan = X.copy()
-    X_nan[1234, 5] = np.nan
-    s = np.ones(N)
-    s[2999] = -0.5
-    Xd, yd, sd = to_dask(X, y, s)
     est = ESTIMATORS[kind]()
-    with pytest.raises(ValueError, match="NaN"):
-        est.fit(to_dask(X_nan)[0], yd)
-    with pytest.raises(ValueError, match="Negative"):
-        est.fit(Xd, yd, sample_weight=sd)
+    Xd, yd, sd = assert_rejects_nan_and_negative_weights(est, X, y, (1234, 5), 2999, -0.5)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         est.fit(Xd, yd[:-3])
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
@@ -578,14 +578,10 @@ def test_fitted_model_holds_no_cluster_and_predicts_lazily(client, kind):
     assert b"distributed" not in payload and b"dask" not in payload
     restored = pickle.loads(payload)
     assert_array_equal(restored.coef_, est.coef_)
-    for name in ["predict", "predict_proba", "predict_log_proba", "decision_function"]:
+    for name in PREDICTION_METHODS:
         lazy = getattr(restored, name)(Xd)
         assert isinstance(lazy, da.Array)
-        expected = getattr(est, name)(X)
-        if name == "predict":
-            assert_array_equal(lazy.compute(), expected)
-        else:
-            assert_allclose(lazy.compute(), expected, rtol=1e-12, atol=1e-12)
+        assert_same_prediction(name, lazy.compute(), getattr(est, name)(X))
 
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
@@ -671,7 +667,7 @@ def test_worker_restart_mid_fit(client):
         except Exception as exc:  # noqa: BLE001 - inspected below
             outcome["error"] = exc
 
-    thread = threading.Thread(target=fit)
+    thread = threading.Thread(target=fit, daemon=True)  # a hung fit must not hold pytest
     thread.start()
     victim = sorted(client.scheduler_info()["workers"])[0]
     restarted = False
@@ -714,19 +710,11 @@ def test_tls_cluster_and_the_model_outlives_it():
     assert active_client_or_none() is None
     X, y = make_data("softmax")
     Xd, yd = to_dask(X, y)
-    security = Security.temporary()
-    before = new_children()
-    cluster = LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0", security=security
-    )
-    tls_client = Client(cluster, security=security, set_as_default=False)
-    try:
-        assert cluster.scheduler_address.startswith("tls://")
+    with local_cluster(n_workers=1, threads_per_worker=2, security=Security.temporary()) as tls_client:
+        assert tls_client.scheduler.address.startswith("tls://")
         with tls_client.as_current(), get_task_stream(tls_client) as stream:
             est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd)
         assert any("dingo-" in str(t["key"]) for t in stream.data)
-    finally:
-        close_and_check(tls_client, cluster, before)
     assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "softmax", 3))
     assert_matches_sklearn(est, X, y)
     # The cluster is gone: the model still pickles, unpickles and predicts.
