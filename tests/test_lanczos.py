@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from _references import MINRES_QLP_PINV_ERR
 from sklearn_dingo._linalg import lanczos_solves, lsmr, minres_qlp
 
 PHI = 1e-3
@@ -85,8 +86,11 @@ def test_agrees_with_minres_qlp_and_lsmr(kind, consistent):
     joint = lanczos_solves(matvec, b, damp=PHI, rtol=1e-12, maxiter=80)
     u = minres_qlp(matvec, b, rtol=1e-12, maxiter=400).x
     v = lsmr(matvec, b, damp=PHI, atol=1e-14, btol=1e-14, maxiter=4000).x
-    assert np.linalg.norm(joint.pinv - u) <= 1e-6 * np.linalg.norm(u)
-    assert np.linalg.norm(joint.damped - v) <= 1e-6 * np.linalg.norm(v)
+    # MINRES-QLP's own error floor on singular systems (_references.py: up to
+    # 2.8e-7 relative to pinv over 100 seeds) bounds the agreement; LSMR
+    # solves the damped problem to ~1e-13.
+    assert np.linalg.norm(joint.pinv - u) <= MINRES_QLP_PINV_ERR * np.linalg.norm(u)
+    assert np.linalg.norm(joint.damped - v) <= 1e-8 * np.linalg.norm(v)
 
 
 def test_one_product_per_step_and_iteration_cap():
