@@ -6,6 +6,15 @@ small vectors and receiving π-weighted sums. Each iteration is an ordered
 template: round trip A (local products), the case test (1, 2, or round trip B
 for case 3), the batched line search on ‖g‖² (round trip C, more batches if
 needed), the update, the record.
+
+Two additions keep the rounds few when the shards disagree (rows sorted by
+label, time or a feature; ALGORITHM.md §6), and change nothing when they
+agree. Round trip A measures the disagreement δ of the shards' local Newton
+directions (:mod:`._mixing`). Once δ exceeds its threshold, the driver tries
+first a secant-corrected case-1 direction (:mod:`._secant`, "case 4" in the
+history), which costs no extra round, with cases 1-3 as the fallback. And
+with ``rebalance`` allowing it, the backend mixes the rows of its shards once
+(at the start, or after the first iteration when that pays).
 """
 
 import enum
@@ -18,9 +27,20 @@ import numpy as np
 
 from . import _shard
 from ._line_search import first_accepted
+from ._mixing import direction_spread, remaining_fraction, shards_disagree, should_mix
+from ._secant import SecantPairs
 from ._subproblems import SubproblemConfig
 
 logger = logging.getLogger(__name__)
+
+# Case 3 builds each p_j to meet ⟨p_j, Hg⟩ = −aim·θ‖g‖² exactly (in exact
+# arithmetic), and the case test asks for ≤ −θ‖g‖². Aiming at the threshold
+# itself (aim = 1, the paper's choice) leaves the sign of the test to rounding:
+# ⟨v_j, Hg⟩ is a sum of terms as large as ‖v_j‖‖Hg‖, which on ill-conditioned
+# shards is 1e8 times θ‖g‖², and a direction built to pass landed 1e-8 relative
+# on the wrong side (tests/test_driver.py). Aiming at twice the threshold
+# leaves a margin of θ‖g‖² that rounding cannot cross.
+CASE3_AIM = 2.0
 
 #: Columns of the per-iteration history, in order.
 HISTORY_COLUMNS = (
@@ -28,9 +48,11 @@ HISTORY_COLUMNS = (
     "rounds",
     "bytes_down",
     "bytes_up",
+    "bytes_moved",
     "case",
     "step_size",
     "direction_norm",
+    "direction_spread",
     "loss",
     "grad_norm",
     "time",
@@ -49,6 +71,10 @@ class StopReason(str, enum.Enum):
         "(H g vanishes, typically saturated margins)"
     )
     NON_FINITE = "the search direction became non-finite"
+    NO_DESCENT = (
+        "no direction passed the descent test <p, Hg> <= -theta |g|^2 "
+        "(rounding dominates the local solves at this point)"
+    )
 
     def __str__(self):
         return self.value
@@ -77,6 +103,14 @@ class DingoConfig:
         Trial steps 2^0 … 2^-(max_steps-1) before the search fails.
     subproblem : SubproblemConfig
         How shards solve their sub-problems, φ included.
+    rebalance : {"auto", True, False}
+        Whether the backend mixes the rows of its shards: ``True`` before the
+        first round (if it can), ``"auto"`` after the first iteration when the
+        shards disagree and the move pays (:func:`~._mixing.should_mix`),
+        ``False`` never.
+    secant_memory : int
+        Secant pairs kept for the corrected direction of disagreeing shards
+        (0: never correct).
     """
 
     tol: float = 1e-6
@@ -87,6 +121,8 @@ class DingoConfig:
     line_search_batch: int = 4
     max_steps: int = 50
     subproblem: SubproblemConfig = field(default_factory=SubproblemConfig)
+    rebalance: object = "auto"
+    secant_memory: int = 50
 
 
 @dataclass(frozen=True)
@@ -106,7 +142,14 @@ class DingoResult:
         One entry per column of :data:`HISTORY_COLUMNS`; row 0 is the
         starting point, row t the state after iteration t.
     rounds, bytes_down, bytes_up : int
-        Communication totals (ALGORITHM.md §4).
+        Communication totals (ALGORITHM.md §4), a move of rows included.
+    bytes_moved : int
+        Bytes of data rows moved (or copied) to mix the shards.
+    disagreement : float
+        δ of the shards as first built, measured in the first round trip A
+        (NaN if no iteration ran).
+    mixed : bool
+        Whether the rows were mixed during the run.
     """
 
     w: np.ndarray
@@ -118,6 +161,9 @@ class DingoResult:
     rounds: int
     bytes_down: int
     bytes_up: int
+    bytes_moved: int = 0
+    disagreement: float = math.nan
+    mixed: bool = False
 
     @property
     def converged(self):
@@ -148,6 +194,9 @@ def dingo(backend, objective, config, w0=None, callback=None):
     subproblem = config.subproblem
     search = dict(objective=objective, batch_size=config.line_search_batch, max_steps=config.max_steps)
 
+    mixed = config.rebalance is True and backend.mixing_cost() is not None
+    if mixed:
+        backend.mix_rows()
     if w0 is None:
         w = np.zeros(objective.n_params)
         handles = backend.map("initial", _shard.initial_round, None, objective=objective)
@@ -159,15 +208,17 @@ def dingo(backend, objective, config, w0=None, callback=None):
 
     rows = []
 
-    def record(iteration, case, step, direction_norm):
+    def record(iteration, case, step, direction_norm, spread):
         row = dict(
             iteration=iteration,
             rounds=backend.rounds,
             bytes_down=backend.bytes_down,
             bytes_up=backend.bytes_up,
+            bytes_moved=backend.bytes_moved,
             case=case,
             step_size=step,
             direction_norm=direction_norm,
+            direction_spread=spread,
             loss=loss,
             grad_norm=float(np.linalg.norm(g)),
             time=time.perf_counter() - start_time,
@@ -176,8 +227,11 @@ def dingo(backend, objective, config, w0=None, callback=None):
         logger.debug("DINGO %s", row)
         return row
 
-    record(0, 0, 0.0, 0.0)
-    step = 0.0
+    record(0, 0, 0.0, 0.0, math.nan)
+    secants = SecantPairs(config.secant_memory)
+    disagreement = math.nan
+    correcting = False  # once the shards are seen to disagree (and stay unmixed), directions are corrected
+    pending_step = 0.0  # the accepted step the shards take at the start of round A
     iteration = 0
     while True:
         grad_norm2 = float(g @ g)
@@ -190,30 +244,50 @@ def dingo(backend, objective, config, w0=None, callback=None):
         if backend.rounds + 4 > config.max_rounds:
             reason = StopReason.MAX_ROUNDS
             break
+        if iteration == 0:
+            first_iteration = (time.perf_counter(), backend.rounds)
 
-        # Round trip A: H_j g, H_j^† g, v_j from every shard.
+        # Round trip A: H_j g, H_j^† g, v_j (and H_j^† q for the correction) from every shard.
+        corrected = correcting and len(secants) > 0
+        payload = (g, pending_step)
+        if corrected:
+            q, alphas = secants.first_loop(g)
+            payload += (q,)
         handles = backend.map(
-            f"A-{iteration}", _shard.round_a, handles, g, step, objective=objective, subproblem=subproblem
+            f"A-{iteration}", _shard.round_a, handles, *payload, objective=objective, subproblem=subproblem
         )
-        Hg, u, v = backend.reduce(handles)
+        products, spread = backend.reduce_with_spread(handles, 1)
+        Hg, u, v = products[:3]
+        spread = direction_spread(spread, u)
+        if iteration == 0:
+            disagreement = spread
         if np.linalg.norm(Hg) <= 1e-12 * math.sqrt(grad_norm2):
             reason = StopReason.STATIONARY
             break
 
         threshold = -config.theta * grad_norm2
-        p, case = -u, 1
-        if not float(p @ Hg) <= threshold:
-            p, case = -v, 2
-        if not float(p @ Hg) <= threshold:
-            case = 3
-            handles = backend.map(
-                f"B-{iteration}", _shard.round_case3, handles, Hg, theta=config.theta
-            )
-            (p,) = backend.reduce(handles)
+        p, case = None, None
+        if corrected:
+            candidate = -secants.second_loop(products[3], alphas)
+            if float(candidate @ Hg) <= threshold:
+                p, case = candidate, 4
+        if p is None:
+            p, case = -u, 1
+            if not float(p @ Hg) <= threshold:
+                p, case = -v, 2
+            if not float(p @ Hg) <= threshold:
+                case = 3
+                handles = backend.map(
+                    f"B-{iteration}", _shard.round_case3, handles, Hg, theta=CASE3_AIM * config.theta
+                )
+                (p,) = backend.reduce(handles)
         if not np.all(np.isfinite(p)):
             reason = StopReason.NON_FINITE
             break
         slope = float(p @ Hg)
+        if not slope <= threshold:
+            reason = StopReason.NO_DESCENT
+            break
 
         # Round trip C: batches of trial steps until one passes.
         accepted = None
@@ -226,19 +300,36 @@ def dingo(backend, objective, config, w0=None, callback=None):
                     f"C-{iteration}-{first}", _shard.round_line_search_more, handles, float(first), **search
                 )
             losses, grads = backend.reduce(handles)
-            alphas = _shard.step_sizes(first, config.line_search_batch, config.max_steps)
-            k = first_accepted(np.sum(grads * grads, axis=1), alphas, grad_norm2, slope, config.rho)
+            alphas_tried = _shard.step_sizes(first, config.line_search_batch, config.max_steps)
+            k = first_accepted(np.sum(grads * grads, axis=1), alphas_tried, grad_norm2, slope, config.rho)
             if k is not None:
-                accepted = (alphas[k], float(losses[k]), grads[k])
-            first += len(alphas)
+                accepted = (alphas_tried[k], float(losses[k]), grads[k])
+            first += len(alphas_tried)
         if accepted is None:
             reason = StopReason.LINE_SEARCH_FAILED
             break
 
-        step, loss, g = accepted
-        w = w + step * p
+        step, loss, g_new = accepted
+        secants.add(step * p, g_new - g)
+        contraction = float(np.linalg.norm(g_new)) / math.sqrt(grad_norm2)
+        w, g = w + step * p, g_new
         iteration += 1
-        row = record(iteration, case, step, float(np.linalg.norm(p)))
+        pending_step = step
+
+        if not correcting and shards_disagree(spread, contraction):
+            # Mix the rows if rebalance allows and the move pays; otherwise correct the directions.
+            seconds_per_round = (time.perf_counter() - first_iteration[0]) / max(backend.rounds - first_iteration[1], 1)
+            remaining = remaining_fraction(float(np.linalg.norm(g)), rows[0]["grad_norm"], config.tol)
+            if config.rebalance == "auto" and should_mix("auto", backend.mixing_cost(), seconds_per_round, remaining):
+                logger.info("DINGO: shards disagree (direction spread %.3g); mixing their rows", spread)
+                backend.mix_rows()
+                # New shards take the current point; the gradient is the one already known.
+                handles = backend.map("place", _shard.place_point, None, w, objective=objective)
+                pending_step, mixed = 0.0, True
+            else:
+                correcting = True
+
+        row = record(iteration, case, step, float(np.linalg.norm(p)), spread)
         if callback is not None:
             callback(row)
 
@@ -253,4 +344,7 @@ def dingo(backend, objective, config, w0=None, callback=None):
         rounds=backend.rounds,
         bytes_down=backend.bytes_down,
         bytes_up=backend.bytes_up,
+        bytes_moved=backend.bytes_moved,
+        disagreement=disagreement,
+        mixed=mixed,
     )

@@ -72,18 +72,33 @@ def initial_round(shard, state, *w0, objective):
     ``w0`` is empty for the zero vector (nothing is broadcast), or the
     broadcast warm start.
     """
-    xp = shard.xp
     if w0:
         w = _to_shard(shard, w0[0])
         eta = objective.margins(shard.X, w)
     else:
-        w = xp.zeros(objective.n_params, dtype=shard.sample_weight.dtype)
-        eta = xp.zeros((shard.n_samples, objective.n_outputs), dtype=w.dtype)
+        w, eta = _zero_point(shard, objective)
     loss, grad = objective.loss_gradient(shard, w, eta)
     return (loss, to_numpy(grad)), ShardState(w=w, eta=eta)
 
 
-def round_a(shard, state, grad, step, *, objective, subproblem):
+def place_point(shard, state, w, *, objective):
+    """Take the current point on shards that were just mixed: margins only, no reply.
+
+    The global gradient does not depend on how rows are split, so the driver
+    already has it; the shard only needs ``X̃ w`` for its next round A.
+    """
+    w = _to_shard(shard, w)
+    return (), ShardState(w=w, eta=objective.margins(shard.X, w))
+
+
+def _zero_point(shard, objective):
+    """``w = 0`` and its margins, in the shard's namespace and precision."""
+    xp = shard.xp
+    w = xp.zeros(objective.n_params, dtype=shard.sample_weight.dtype)
+    return w, xp.zeros((shard.n_samples, objective.n_outputs), dtype=w.dtype)
+
+
+def round_a(shard, state, grad, step, *corrected, objective, subproblem):
     """Round trip A: take the accepted step, then return ``(H_j g, H_j^† g, v_j)``.
 
     Parameters
@@ -94,6 +109,10 @@ def round_a(shard, state, grad, step, *, objective, subproblem):
         The step size α accepted by the last line search (0 on the first
         iteration): the shard moves ``w ← w + α p`` and ``X̃w ← X̃w + α X̃p``
         itself, so w never has to be broadcast.
+    *corrected : ndarray of shape (D,)
+        The vector q of the driver's secant correction
+        (:class:`~sklearn_dingo._secant.SecantPairs`), if any: the reply then
+        also carries ``H_j^† q``, from the same factorisation.
     objective : LinearObjective
     subproblem : SubproblemConfig
     """
@@ -105,6 +124,7 @@ def round_a(shard, state, grad, step, *, objective, subproblem):
     curvature = objective.curvature(shard, eta)
     solver = make_solver(objective, shard, curvature, subproblem)
     h, u, v = solver.round_a_products(g)
+    extra = tuple(solver.pinv(_to_shard(shard, q)) for q in corrected)
     new_state = ShardState(
         w=w,
         eta=eta,
@@ -112,7 +132,7 @@ def round_a(shard, state, grad, step, *, objective, subproblem):
         damped_direction=v,
         grad_norm2=float(g @ g),
     )
-    return _host(h, u, v), new_state
+    return _host(h, u, v, *extra), new_state
 
 
 def round_case3(shard, state, hess_grad, *, theta):

@@ -23,7 +23,7 @@ from _references import (
 )
 from sklearn_dingo import _shard
 from sklearn_dingo._backends import LocalBackend, even_row_bounds, split_rows
-from sklearn_dingo._driver import HISTORY_COLUMNS, DingoConfig, StopReason, dingo
+from sklearn_dingo._driver import CASE3_AIM, HISTORY_COLUMNS, DingoConfig, StopReason, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from sklearn_dingo._subproblems import SubproblemConfig
 
@@ -47,6 +47,11 @@ class RecordingBackend(LocalBackend):
         out = super().reduce(handles)
         self.log.append(("reduce", self._last_name, out))
         return out
+
+    def reduce_with_spread(self, handles, component):
+        out, spread = super().reduce_with_spread(handles, component)
+        self.log.append(("reduce", self._last_name, out))
+        return out, spread
 
     def sent(self, name):
         return next(data for kind, n, data in self.log if kind == "map" and n == name)
@@ -196,14 +201,16 @@ def test_each_case_reached_by_construction(seed, expected_case, every_lambda_pos
         expected_p = -V
         assert "B-0" not in backend.names()
     else:
-        expected_p, all_lambda = dense_case3(g, Hg, shards, theta)
+        expected_p, all_lambda = dense_case3(g, Hg, shards, CASE3_AIM * theta)
         np.testing.assert_allclose(backend.reduced("B-0")[0], p, rtol=0, atol=0)
         np.testing.assert_allclose(backend.sent("B-0")[0], Hg_red, rtol=0, atol=0)
         assert all_lambda == every_lambda_positive
-        if all_lambda:  # every p_j meets the case-3 test with equality, so p does
-            assert p @ Hg == pytest.approx(-theta * g2, rel=1e-6)
+        if all_lambda:  # every p_j meets its aim with equality, so p does
+            assert p @ Hg == pytest.approx(-CASE3_AIM * theta * g2, rel=1e-6)
     np.testing.assert_allclose(p, expected_p, rtol=1e-6, atol=1e-9 * np.linalg.norm(expected_p))
-    assert p @ Hg_red <= -theta * g2
+    # the case test holds with room to spare: half of it for case 3 (its aim)
+    margin = 0.5 if expected_case == 3 else 0.0
+    assert p @ Hg_red <= -(1 + margin) * theta * g2
     assert result.history["direction_norm"][1] == pytest.approx(np.linalg.norm(p), rel=1e-14)
 
 
@@ -219,7 +226,8 @@ def test_cases_2_and_3_arise_with_shards_smaller_than_D():
     y = (X @ rng.normal(size=d) + 2.0 * rng.normal(size=n) > 0).astype(int)
     s = np.ones(n)
     objective = BinaryLogistic(n_features=d, fit_intercept=False, C=math.inf, total_weight=float(n))
-    config = DingoConfig(tol=1e-8, max_iter=50)
+    # DINGO's own cases only: no secant correction, although these shards disagree
+    config = DingoConfig(tol=1e-8, max_iter=50, secant_memory=0)
     result, backend = run(
         X, y, s, even_row_bounds(n, 40), objective, config, backend_cls=RecordingBackend
     )
@@ -314,7 +322,10 @@ def test_round_and_byte_accounting(batch, max_steps, warm):
     X, y, s, bounds, objective = ill_conditioned(65)
     D, m = objective.n_params, len(bounds) - 1
     w0 = np.full(D, 0.01) if warm else None
-    config = DingoConfig(tol=1e-12, max_iter=12, line_search_batch=batch, max_steps=max_steps)
+    # ALGORITHM.md §4 counts DINGO's own cases: no secant correction here
+    config = DingoConfig(
+        tol=1e-12, max_iter=12, line_search_batch=batch, max_steps=max_steps, secant_memory=0
+    )
     result, backend = run(X, y, s, bounds, objective, config, w0=w0, backend_cls=RecordingBackend)
     h = result.history
     assert_history_accounting(result, m, D, batch, max_steps, warm)
@@ -334,6 +345,62 @@ def test_round_and_byte_accounting(batch, max_steps, warm):
     assert max(trials) >= batch  # extra line-search batches happened
     # the backend counted what the driver reports
     assert (backend.rounds, backend.bytes_down, backend.bytes_up) == tuple(totals)
+
+
+# -- shards that disagree: the secant correction (ALGORITHM.md §7) --------------------------
+
+
+def label_sorted_binary():
+    X, y = make_classification(n_samples=8000, n_features=12, n_informative=6, random_state=3)
+    order = np.argsort(y, kind="stable")  # contiguous shards of one or two classes: they disagree
+    X, y = X[order], y[order]
+    objective = BinaryLogistic(n_features=12, fit_intercept=True, C=1.0, total_weight=8000.0)
+    return X, y, np.ones(8000), even_row_bounds(8000, 4), objective
+
+
+def test_corrected_iterations_cost_one_vector_each_way_and_no_round():
+    X, y, s, bounds, objective = label_sorted_binary()
+    D, m, config = objective.n_params, 4, DingoConfig(tol=1e-8, max_iter=100)
+    result, backend = run(X, y, s, bounds, objective, config, backend_cls=RecordingBackend)
+    h = result.history
+    assert result.converged and 4 in h["case"]
+    corrected = [len(backend.sent(f"A-{t}")) == 3 for t in range(result.n_iter)]  # (g, step, q)
+    assert any(corrected) and not corrected[0]  # the first iteration measures, it cannot correct
+    totals = np.array(initial_cost(m, D, warm=False))
+    for t, (case, step) in enumerate(zip(h["case"][1:], h["step_size"][1:])):
+        if case == 4:  # a corrected direction costs the rounds of case 1
+            case = 1
+        totals += iteration_cost(m, D, config.line_search_batch, config.max_steps, int(case), accepted_trial(step))
+        totals += np.array([0, FLOAT * m * D, FLOAT * m * D]) * corrected[t]
+        np.testing.assert_array_equal([h["rounds"][t + 1], h["bytes_down"][t + 1], h["bytes_up"][t + 1]], totals)
+    # every corrected direction was a descent direction for ‖g‖², and ‖g‖ fell strictly
+    for t in np.flatnonzero(h["case"][1:] == 4):
+        (p,) = backend.sent(f"C-{t}")
+        Hg = backend.reduced(f"A-{t}")[0]
+        g = backend.sent(f"A-{t}")[0]
+        assert p @ Hg <= -config.theta * (g @ g)
+    assert np.all(np.diff(h["grad_norm"]) < 0)
+
+
+@pytest.mark.parametrize("seed, n_shards", [(3, 4), (0, 8)])
+def test_correction_takes_far_fewer_rounds_on_disagreeing_shards(seed, n_shards):
+    """Rows sorted by an informative feature: plain DINGO crawls, the corrected one does not.
+
+    (Measured over 12 such problems, the correction took 45-69 rounds where
+    plain DINGO took 193-1,800; on one of them it took 231 against 193.)
+    """
+    X, y = make_classification(n_samples=8000, n_features=12, n_informative=6, random_state=seed)
+    order = np.argsort(X[:, 0], kind="stable")
+    X, y, s = X[order], y[order], np.ones(8000)
+    objective = BinaryLogistic(n_features=12, fit_intercept=True, C=1.0, total_weight=8000.0)
+    bounds = even_row_bounds(8000, n_shards)
+    plain, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-8, max_iter=1000, secant_memory=0))
+    corrected, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-8, max_iter=1000))
+    assert plain.converged and corrected.converged
+    assert 4 * corrected.rounds <= plain.rounds
+    assert corrected.loss == pytest.approx(plain.loss, rel=1e-12)
+    reference, _ = newton_refine(X, y, s, corrected.w, n_outputs=1, fit_intercept=True, C=1.0)
+    np.testing.assert_allclose(corrected.w, reference, rtol=0, atol=1e-6)
 
 
 # -- stop reasons ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_info
 
 from sklearn_dingo._backends import LocalBackend, even_row_bounds, split_rows
+from sklearn_dingo._backends._local import row_slices
 from sklearn_dingo._objectives import ShardData
 
 CORES = len(os.sched_getaffinity(0))
@@ -89,6 +90,85 @@ def test_zero_weight_blocks_are_dropped(data):
         np.testing.assert_allclose(backend.weights, [s[:30].sum(), s[60:].sum()] / s.sum(), rtol=1e-15)
 
 
+# -- mixed rows ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, m", [(10, 1), (10, 3), (103, 7), (5, 5)])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_row_slices_partition_the_rows(n, m, mixed):
+    slices = row_slices(n, m, mixed=mixed)
+    rows = np.concatenate([np.arange(n)[sl] for sl in slices])
+    np.testing.assert_array_equal(np.sort(rows), np.arange(n))
+    sizes = [len(range(n)[sl]) for sl in slices]
+    assert max(sizes) - min(sizes) <= 1
+    if mixed:  # every m-th row
+        assert [sl.step for sl in slices] == [m] * m
+
+
+def test_mixed_dense_shards_are_strided_views(data):
+    X, Y, s = data
+    shards = split_rows(X, Y, s, row_slices(X.shape[0], 4, mixed=True))
+    for j, shard in enumerate(shards):
+        assert np.shares_memory(shard.X, X) and np.shares_memory(shard.Y, Y)
+        assert shard.X.strides == (4 * X.strides[0], X.strides[1])  # BLAS reads it through lda
+        np.testing.assert_array_equal(shard.X, X[j::4])
+        assert shard.weight_sum == pytest.approx(s[j::4].sum(), rel=1e-15)
+
+
+def _sparse(X):
+    X = X.copy()
+    X[np.random.default_rng(1).random(X.shape) < 0.6] = 0.0
+    return X, sp.csr_matrix(X)
+
+
+@pytest.mark.parametrize("rebalance", ["auto", True, False])
+def test_from_arrays_dense(data, rebalance):
+    X, Y, s = data
+    with LocalBackend.from_arrays(X, Y, s, 4, rebalance=rebalance) as backend:
+        assert backend.mixing_cost() is None  # dense shards are mixed, or stay as asked, from the start
+        bounds = even_row_bounds(X.shape[0], 4)
+        contiguous = [X[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+        expected = [X[j::4] for j in range(4)] if rebalance is not False else contiguous
+        for shard, rows in zip(backend.shards, expected):
+            assert np.shares_memory(shard.X, X)
+            np.testing.assert_array_equal(shard.X, rows)
+
+
+def test_from_arrays_csr_mixes_only_when_asked(data):
+    X, Y, s = data
+    dense, Xs = _sparse(X)
+    with LocalBackend.from_arrays(Xs, Y, s, 3, rebalance=False) as backend:
+        assert backend.mixing_cost() is None
+        assert all(np.shares_memory(shard.X.data, Xs.data) for shard in backend.shards)
+    with LocalBackend.from_arrays(Xs, Y, s, 1, rebalance=True) as backend:
+        assert backend.mixing_cost() is None  # one shard: nothing to mix
+
+
+@pytest.mark.parametrize("rebalance", ["auto", True])
+def test_csr_mixes_on_request(data, rebalance):
+    """CSR shards start as views; the driver has them copied into mixed shards (at once with True)."""
+    X, Y, s = data
+    dense, Xs = _sparse(X)
+    s = s.copy()
+    s[1::3] = 0.0  # a mixed shard of zero weight is dropped
+    with LocalBackend.from_arrays(Xs, Y, s, 3, rebalance=rebalance) as backend:
+        assert all(np.shares_memory(shard.X.data, Xs.data) for shard in backend.shards)  # views first
+        cost = backend.mixing_cost()
+        nbytes = Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes
+        assert cost.nbytes == nbytes and cost.rounds == 0 and cost.seconds > 0
+        rounds = backend.rounds
+        assert backend.mix_rows() == nbytes
+        assert backend.bytes_moved == nbytes and backend.rounds == rounds
+        assert backend.mixing_cost() is None
+        assert backend.n_shards == 2
+        for shard, j in zip(backend.shards, (0, 2)):
+            np.testing.assert_array_equal(shard.X.toarray(), dense[j::3])
+            np.testing.assert_array_equal(shard.Y, Y[j::3])
+        np.testing.assert_allclose(backend.weights, [s[0::3].sum() / s.sum(), s[2::3].sum() / s.sum()])
+        with pytest.raises(RuntimeError, match="cannot be mixed"):
+            backend.mix_rows()
+
+
 # -- weights, reduce, accounting ------------------------------------------------------
 
 
@@ -122,6 +202,13 @@ def test_weights_and_reduce(data, n_threads):
         assert [state for _, state in handles] == [2, 2, 2, 2]
         _, vec2 = backend.reduce(handles)
         np.testing.assert_allclose(vec2, expected / 2.0 + offset, rtol=1e-13)
+        # the spread of one reply component, at no extra round's cost
+        rounds = backend.rounds
+        (_, vec3), spread = backend.reduce_with_spread(handles, 1)
+        assert backend.rounds == rounds + 1
+        local = [X[lo:hi].sum(axis=0) + offset for lo, hi in zip(bounds[:-1], bounds[1:])]
+        np.testing.assert_allclose(vec3, vec2, rtol=1e-15)
+        assert spread == pytest.approx(sum(p * np.sum((v - vec2) ** 2) for p, v in zip(pi, local)), rel=1e-12)
 
 
 def test_round_and_byte_accounting(data):

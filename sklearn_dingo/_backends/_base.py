@@ -3,9 +3,13 @@
 The driver only ever asks a backend three things: run this shard function
 with these arguments on every shard (results stay where they are), give me
 the π-weighted sum of those results, and how much communication that took.
+A backend whose shards can still be mixed (rows spread over the whole input,
+see ALGORITHM.md §6) also says what mixing them would cost, and mixes them
+when the driver asks.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,6 +17,25 @@ import numpy as np
 def payload_nbytes(payload):
     """Bytes of one shard message: arrays by size, Python scalars as 8-byte floats."""
     return sum(int(getattr(item, "nbytes", 8)) for item in payload)
+
+
+@dataclass(frozen=True)
+class MixingCost:
+    """What mixing the rows of a backend's shards once would cost.
+
+    Attributes
+    ----------
+    nbytes : int
+        Bytes of rows the move carries (between workers, or copied in memory).
+    seconds : float
+        Estimated time of the move.
+    rounds : int
+        Communication rounds the move adds (ALGORITHM.md §4 counting).
+    """
+
+    nbytes: int
+    seconds: float
+    rounds: int
 
 
 class ShardBackend(ABC):
@@ -28,14 +51,23 @@ class ShardBackend(ABC):
         π_j = S_j / S of each shard (shards of zero weight are never built).
     rounds, bytes_down, bytes_up : int
         Cumulative communication so far.
+    bytes_moved : int
+        Bytes of data rows moved (or copied) by :meth:`mix_rows`.
+    move_seconds : float
+        Time spent mixing rows.
     """
 
     def __init__(self, weight_sums):
-        weight_sums = np.asarray(weight_sums, dtype=np.float64)
-        self.weights = weight_sums / weight_sums.sum()
+        self._set_weights(weight_sums)
         self.rounds = 0
         self.bytes_down = 0
         self.bytes_up = 0
+        self.bytes_moved = 0
+        self.move_seconds = 0.0
+
+    def _set_weights(self, weight_sums):
+        weight_sums = np.asarray(weight_sums, dtype=np.float64)
+        self.weights = weight_sums / weight_sums.sum()
 
     @property
     def n_shards(self):
@@ -70,13 +102,62 @@ class ShardBackend(ABC):
 
     def reduce(self, handles):
         """π-weighted sum of the shards' replies, component by component."""
+        return self._weighted_means(self._gathered(handles))
+
+    def reduce_with_spread(self, handles, component):
+        """:meth:`reduce`, and the spread ``Σ_j π_j ‖r_j − r̄‖²`` of one reply component.
+
+        The driver receives every shard's reply anyway (bytes are counted per
+        shard message), so the spread costs no communication.
+        """
+        replies = self._gathered(handles)
+        means = self._weighted_means(replies)
+        centre = means[component]
+        spread = sum(
+            pi * float(np.sum((np.asarray(reply[component], dtype=np.float64) - centre) ** 2))
+            for pi, reply in zip(self.weights, replies)
+        )
+        return means, spread
+
+    def _gathered(self, handles):
         replies = self._gather_replies(handles)
         self.rounds += 1
         self.bytes_up += sum(payload_nbytes(reply) for reply in replies)
+        return replies
+
+    def _weighted_means(self, replies):
         return tuple(
             sum(pi * np.asarray(reply[i], dtype=np.float64) for pi, reply in zip(self.weights, replies))
             for i in range(len(replies[0]))
         )
+
+    # -- mixing rows (ALGORITHM.md §6) ---------------------------------------------
+    def mixing_cost(self):
+        """What :meth:`mix_rows` would cost, or None when these shards cannot be mixed.
+
+        Returns
+        -------
+        MixingCost or None
+        """
+        return None
+
+    def mix_rows(self):
+        """Redistribute rows once so that every shard is spread over the whole input.
+
+        Afterwards the shards are new: the next round starts without handles.
+        Counts the move in ``rounds``, ``bytes_moved`` and ``move_seconds``.
+
+        Returns
+        -------
+        int
+            Bytes moved.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot mix its shards.")
+
+    def _record_move(self, nbytes, *, rounds, seconds):
+        self.bytes_moved += int(nbytes)
+        self.rounds += int(rounds)
+        self.move_seconds += float(seconds)
 
     @abstractmethod
     def _map(self, name, func, handles, payload, static):

@@ -1,6 +1,18 @@
-"""In-process backend: shards are row blocks of the caller's arrays, run on threads."""
+"""In-process backend: shards are row views of the caller's arrays, run on threads.
+
+Shards either take contiguous row blocks ``X[a:b]`` (rows stay in the order
+given) or *mix* rows: shard j takes every m-th row, ``X[j::m]``. Rows that
+arrive sorted by label, by time or by a feature make contiguous blocks that
+disagree with one another, and DINGO's averaged directions then need many
+more iterations (ALGORITHM.md §6); every m-th row spreads each shard over the
+whole input. For dense data both are views (BLAS reads a strided row block
+through its leading dimension), so mixing is free; a CSR matrix can only be
+mixed by one copy of its rows, which :meth:`LocalBackend.mix_rows` makes when
+the driver decides that it pays.
+"""
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import scipy.sparse as sp
@@ -8,7 +20,13 @@ from threadpoolctl import threadpool_limits
 
 from .._array_api import get_namespace
 from .._objectives import ShardData
-from ._base import ShardBackend
+from ._base import MixingCost, ShardBackend
+
+# Bytes a host copy of sparse rows moves per second, for the driver's
+# "does mixing pay" estimate. A fancy-indexed CSR copy runs at a few GB/s on
+# current machines; the estimate only has to be right within a factor of a few
+# against the seconds of a communication round.
+HOST_COPY_BYTES_PER_SECOND = 1e9
 
 
 def row_block_view(X, start, stop):
@@ -30,6 +48,16 @@ def row_block_view(X, start, stop):
     return X[start:stop, ...]
 
 
+def take_rows(X, rows):
+    """Rows ``rows`` (a slice) of X: a view for dense X or a contiguous CSR block, else a copy."""
+    if sp.issparse(X) and rows.step not in (None, 1):
+        return X[rows]
+    if sp.issparse(X):
+        start, stop, _ = rows.indices(X.shape[0])
+        return row_block_view(X, start, stop)
+    return X[rows, ...]
+
+
 def even_row_bounds(n_samples, n_shards):
     """Boundaries of ``n_shards`` contiguous row blocks whose sizes differ by at most one."""
     if not 1 <= n_shards <= n_samples:
@@ -39,12 +67,58 @@ def even_row_bounds(n_samples, n_shards):
     return [(i * n_samples) // n_shards for i in range(n_shards + 1)]
 
 
+def row_slices(n_samples, n_shards, *, mixed):
+    """Rows of each of ``n_shards`` shards as slices, sizes differing by at most one.
+
+    ``mixed``: shard j takes rows ``j, j + m, j + 2m, …`` (spread over the
+    whole input); otherwise contiguous blocks in the order given.
+    """
+    bounds = even_row_bounds(n_samples, n_shards)
+    if mixed:
+        return [slice(j, n_samples, n_shards) for j in range(n_shards)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def bounds_to_slices(bounds):
+    """Contiguous slices from row boundaries ``b_0 < b_1 < … < b_m``."""
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def available_cores():
     """CPU cores this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+
+def split_rows(X, Y, sample_weight, rows):
+    """Shards of ``(X, Y, sample_weight)`` on the given rows, dropping those of zero weight.
+
+    Parameters
+    ----------
+    X : array of shape (n, d) or scipy.sparse CSR matrix
+    Y : array of shape (n, K)
+    sample_weight : array of shape (n,)
+    rows : list of slice or sequence of int
+        The rows of each shard (:func:`row_slices`), or row boundaries
+        ``0 = b_0 < … < b_m = n`` of contiguous blocks (:func:`even_row_bounds`).
+
+    Returns
+    -------
+    list of ShardData
+        Views of the inputs, except the rows of a mixed CSR shard (a copy).
+    """
+    if len(rows) and not isinstance(rows[0], slice):
+        rows = bounds_to_slices(rows)
+    xp = get_namespace(Y)
+    shards = []
+    for selection in rows:
+        s = sample_weight[selection]
+        total = float(xp.sum(s))
+        if total > 0:
+            shards.append(ShardData(take_rows(X, selection), Y[selection, ...], s, total))
+    return shards
 
 
 class LocalBackend(ShardBackend):
@@ -60,15 +134,62 @@ class LocalBackend(ShardBackend):
         Shards of positive weight.
     n_threads : int or None
         Threads running shards concurrently; None: ``min(m, cores)``.
+    mixable_from : tuple or None
+        ``(X, Y, sample_weight, n_shards)`` of contiguous shards that
+        :meth:`mix_rows` may rebuild as mixed ones (CSR data, whose mixed
+        shards are a copy); None: the shards stay as they are.
     """
 
-    def __init__(self, shards, n_threads=None):
+    def __init__(self, shards, n_threads=None, *, mixable_from=None):
         super().__init__([s.weight_sum for s in shards])
         self.shards = list(shards)
+        self._mixable_from = mixable_from
         cores = available_cores()
         self.n_threads = n_threads or max(1, min(len(self.shards), cores))
         self._blas_limit = threadpool_limits(limits=max(1, cores // self.n_threads), user_api="blas")
         self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="dingo-shard")
+
+    @classmethod
+    def from_arrays(cls, X, Y, sample_weight, n_shards, *, rebalance="auto"):
+        """Shards of in-memory data, rows mixed as ``rebalance`` says.
+
+        Parameters
+        ----------
+        X : array of shape (n, d) or scipy.sparse CSR matrix
+        Y : array of shape (n, K)
+        sample_weight : array of shape (n,)
+        n_shards : int
+        rebalance : {"auto", True, False}
+            ``False``: contiguous row blocks in the order given. Dense X,
+            otherwise: every m-th row (views, free). CSR X: contiguous blocks
+            (views) that the driver mixes (:meth:`mix_rows`, one copy of X)
+            before the first round with ``True``, or with ``"auto"`` once it
+            has measured that they disagree.
+        """
+        mixed = rebalance is not False and not sp.issparse(X)
+        shards = split_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=mixed))
+        mixable = sp.issparse(X) and rebalance is not False and n_shards > 1
+        return cls(shards, mixable_from=(X, Y, sample_weight, n_shards) if mixable else None)
+
+    def mixing_cost(self):
+        if self._mixable_from is None:
+            return None
+        X = self._mixable_from[0]
+        nbytes = int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+        return MixingCost(nbytes=nbytes, seconds=nbytes / HOST_COPY_BYTES_PER_SECOND, rounds=0)
+
+    def mix_rows(self):
+        """Rebuild the shards from every m-th row (a copy of the CSR rows); returns bytes copied."""
+        cost = self.mixing_cost()
+        if cost is None:
+            raise RuntimeError("these shards cannot be mixed.")
+        X, Y, sample_weight, n_shards = self._mixable_from
+        start = time.perf_counter()
+        self.shards = split_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=True))
+        self._mixable_from = None
+        self._set_weights([s.weight_sum for s in self.shards])
+        self._record_move(cost.nbytes, rounds=0, seconds=time.perf_counter() - start)
+        return cost.nbytes
 
     def _map(self, name, func, handles, payload, static):
         states = [None] * len(self.shards) if handles is None else [state for _, state in handles]
@@ -86,18 +207,3 @@ class LocalBackend(ShardBackend):
     def close(self):
         self._pool.shutdown(wait=True)
         self._blas_limit.restore_original_limits()
-
-
-def split_rows(X, Y, sample_weight, bounds):
-    """Row-block shards (views) of ``(X, Y, sample_weight)``, dropping zero-weight blocks.
-
-    ``bounds`` are the block boundaries, e.g. from :func:`even_row_bounds`.
-    """
-    xp = get_namespace(Y)
-    shards = []
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        s = sample_weight[start:stop]
-        total = float(xp.sum(s))
-        if total > 0:
-            shards.append(ShardData(row_block_view(X, start, stop), Y[start:stop, ...], s, total))
-    return shards

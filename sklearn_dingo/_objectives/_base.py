@@ -467,6 +467,7 @@ class LinearObjective(ABC):
                 A = X[rows, :] * root[rows, None]
                 gram += _as_dtype(xp, A.T @ A, a.dtype)
                 col += _as_dtype(xp, root[rows] @ A, a.dtype)
+                del A  # one weighted block alive at a time, not two
             gram, col = sign * gram, sign * col
         if self.fit_intercept:
             total = xp.sum(a)
