@@ -6,35 +6,25 @@ import warnings
 from functools import partial
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._array_api import from_numpy, get_namespace, is_numpy, to_numpy
-from ._backends import LocalBackend, even_row_bounds, is_dask_input, split_rows
-from ._backends._local import available_cores
+from ._backends import is_dask_input
 from ._driver import DingoConfig, dingo
 from ._objectives import BinaryLogistic, MultinomialSoftmax
 from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
+from ._training_data import REBALANCE_OPTIONS, training_data
 from ._validation import (
     check_choice,
     check_positive_int,
     check_positive_real,
-    check_sample_weight,
+    input_namespace,
 )
 
 BACKENDS = ("auto", "local", "dask")
-
-# Default in-process sharding: one shard per core, but never shards so small
-# that their local Hessians stop resembling the global one (ALGORITHM.md §6).
-# benchmarks/n_shards_default.py measured rounds and time against the rows
-# per parameter of a shard; below this ratio the extra iterations cost more
-# than the parallelism gains.
-MIN_ROWS_PER_PARAM = 50
 
 
 def _positive_total(total):
@@ -66,7 +56,9 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         subproblem_tol=1e-4,
         subproblem_max_iter=50,
         hessian_precision="auto",
+        secant_memory=50,
         n_shards=None,
+        rebalance="auto",
         backend="auto",
     ):
         self.C = C
@@ -84,7 +76,9 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         self.subproblem_tol = subproblem_tol
         self.subproblem_max_iter = subproblem_max_iter
         self.hessian_precision = hessian_precision
+        self.secant_memory = secant_memory
         self.n_shards = n_shards
+        self.rebalance = rebalance
         self.backend = backend
 
     # Subclasses define _make_objective(n_features, n_classes, total_weight)
@@ -110,7 +104,14 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         check_positive_real("subproblem_tol", self.subproblem_tol)
         check_positive_int("subproblem_max_iter", self.subproblem_max_iter)
         check_choice("hessian_precision", self.hessian_precision, HESSIAN_PRECISIONS)
+        if not isinstance(self.secant_memory, numbers.Integral) or isinstance(self.secant_memory, bool) or (
+            self.secant_memory < 0
+        ):
+            raise ValueError(
+                f"The 'secant_memory' parameter must be an int >= 0. Got {self.secant_memory!r} instead."
+            )
         check_positive_int("n_shards", self.n_shards, allow_none=True)
+        check_choice("rebalance", self.rebalance, REBALANCE_OPTIONS)
         check_choice("backend", self.backend, BACKENDS)
         if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
             raise ValueError(
@@ -142,7 +143,13 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
                 max_iter=int(self.subproblem_max_iter),
                 hessian_precision=self.hessian_precision,
             ),
+            rebalance=self._rebalance(),
+            secant_memory=int(self.secant_memory),
         )
+
+    def _rebalance(self):
+        """``rebalance`` as "auto", True or False (NumPy booleans become bools)."""
+        return self.rebalance if isinstance(self.rebalance, str) else bool(self.rebalance)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model by DINGO.
@@ -153,12 +160,11 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             Training data. NumPy and SciPy sparse data run in-process unless
             ``backend="dask"``; Dask collections run on the active Dask client
             (see ``backend``), or, with no distributed client, are computed by
-            Dask's local scheduler and fitted in-process with the same
-            sharding. Dense input is used as float64 (the solver targets
-            gradient norms below float32 resolution). Under
-            ``sklearn.config_context(array_api_dispatch=True)``, array API
-            inputs (CuPy, array-api-strict) stay in their namespace and on
-            their device for the whole fit.
+            Dask's local scheduler and fitted in-process. Dense input is used
+            as float64 (the solver targets gradient norms below float32
+            resolution). Under ``sklearn.config_context(array_api_dispatch=True)``,
+            array API inputs (CuPy, array-api-strict) stay in their namespace
+            and on their device for the whole fit.
         y : array-like of shape (n_samples,)
             Target labels of any type scikit-learn accepts.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -170,67 +176,12 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        if is_dask_input(X, y, sample_weight):
-            return self._fit_dask(X, y, sample_weight)
-
-        xp = self._input_namespace(X)
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=xp.float64, order="C", y_numeric=False
-        )
-        y = to_numpy(y)
-        check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
-        sample_weight = check_sample_weight(
-            None if sample_weight is None else to_numpy(sample_weight), y
-        )
-        class_sums = np.bincount(y_index, weights=sample_weight, minlength=len(classes))
-        sample_weight = sample_weight * self._fit_classes(classes, class_sums)[y_index]
-        total_weight = _positive_total(sample_weight.sum())
-        objective = self._make_objective(X.shape[1], len(classes), total_weight)
-        Y = from_numpy(objective.encode_targets(y_index), xp, like=X)
-        sample_weight = from_numpy(sample_weight, xp, like=X)
-
-        if self.backend == "dask":
-            from ._backends import _dask
-
-            client = _dask.get_active_client()
-            n_shards = self._n_shards(X.shape[0], objective.n_params, _dask.cluster_threads(client))
-            bounds = even_row_bounds(X.shape[0], n_shards)
-            backend = _dask.DaskBackend.from_numpy(client, X, Y, sample_weight, bounds)
-        else:
-            n_shards = self._n_shards(X.shape[0], objective.n_params, available_cores())
-            bounds = even_row_bounds(X.shape[0], n_shards)
-            backend = LocalBackend(split_rows(X, Y, sample_weight, bounds))
-        return self._run(backend, objective)
-
-    def _fit_dask(self, X, y, sample_weight):
-        from ._backends import _dask
-
-        client = _dask.active_client_or_none()
-        if self.backend == "dask" and client is None:
-            client = _dask.get_active_client()  # raises, saying how to start one
-        on_cluster = client is not None and self.backend != "local"
-        X, y, sample_weight, feature_names = _dask.as_dask_training_data(
-            X, y, sample_weight, client=client if on_cluster else None
-        )
-        self._check_dask_features(X, feature_names, reset=True)
-        classes, class_sums = _dask.target_summary(X, y, sample_weight)
-        check_classification_targets(classes)
-        class_weights = self._fit_classes(classes, class_sums)
-        total_weight = _positive_total(class_sums @ class_weights)
-        objective = self._make_objective(X.shape[1], len(classes), total_weight)
-        Y, sample_weight = _dask.encode_targets(y, sample_weight, classes, class_weights, objective)
-
-        merging = dict(n_params=objective.n_params, n_outputs=objective.n_outputs)
-        if self.n_shards is None:
-            merging["min_rows"] = MIN_ROWS_PER_PARAM * objective.n_params
-        else:
-            merging["max_shards"] = self.n_shards
-        if on_cluster:
-            backend = _dask.DaskBackend.from_dask_arrays(client, X, Y, sample_weight, **merging)
-        else:
-            X, Y, sample_weight, bounds = _dask.compute_in_process(X, Y, sample_weight, **merging)
-            backend = LocalBackend(split_rows(X, Y, sample_weight, bounds))
+        data = training_data(X, y, sample_weight, backend=self.backend, estimator=self)
+        self._set_features(data.n_features, data.feature_names)
+        class_weights = self._fit_classes(data.classes, data.class_weight_sums)
+        total_weight = _positive_total(data.class_weight_sums @ class_weights)
+        objective = self._make_objective(data.n_features, len(self.classes_), total_weight)
+        backend = data.shards(objective, class_weights, n_shards=self.n_shards, rebalance=self._rebalance())
         return self._run(backend, objective)
 
     def _fit_classes(self, classes, class_sums):
@@ -256,21 +207,16 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         self._store_result(result, objective)
         return self
 
-    @staticmethod
-    def _input_namespace(X):
-        """The array API namespace X stays in: its own under array API dispatch, else NumPy."""
-        if get_config()["array_api_dispatch"] and not sp.issparse(X) and hasattr(X, "__array_namespace__"):
-            return get_namespace(X)
-        return np
+    def _set_features(self, n_features, feature_names):
+        """``n_features_in_`` and ``feature_names_in_`` (only for string column names)."""
+        self.n_features_in_ = n_features
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
-    def _check_dask_features(self, X, feature_names, *, reset):
-        if reset:
-            self.n_features_in_ = X.shape[1]
-            if feature_names is not None:
-                self.feature_names_in_ = feature_names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            return
+    def _check_dask_features(self, X, feature_names):
+        """A Dask input to predict has the fitted features (scikit-learn's messages)."""
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
@@ -281,17 +227,6 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "The feature names should match those that were passed during fit."
             )
-
-    def _n_shards(self, n_samples, n_params, parallelism):
-        if self.n_shards is not None:
-            if self.n_shards > n_samples:
-                raise ValueError(
-                    f"n_shards={self.n_shards} is larger than the number of samples "
-                    f"({n_samples}); use at most {n_samples} shards."
-                )
-            return self.n_shards
-        largest = max(1, n_samples // (MIN_ROWS_PER_PARAM * n_params))
-        return max(1, min(parallelism, largest))
 
     def _warm_start_point(self, objective):
         if not (self.warm_start and hasattr(self, "coef_")):
@@ -328,6 +263,8 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = result.n_iter
         self.history_ = result.history
         self.n_communication_rounds_ = result.rounds
+        self.shard_disagreement_ = result.disagreement
+        self.rebalanced_ = result.mixed
         self.stop_reason_ = str(result.stop_reason)
         self.converged_ = result.converged
         if not result.converged:
@@ -347,12 +284,12 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
     def _predict_rows(self, X, from_scores, n_columns, dtype=np.float64):
         # the public methods have checked that the estimator is fitted
         if is_dask_input(X):
-            from ._backends import _dask
+            from ._backends import _dask_collections
 
-            X, feature_names = _dask.as_dask_features(X)
-            self._check_dask_features(X, feature_names, reset=False)
-            return _dask.map_rows(partial(self._from_block, from_scores), X, n_columns, dtype)
-        xp = self._input_namespace(X)
+            X, feature_names = _dask_collections.as_dask_features(X)
+            self._check_dask_features(X, feature_names)
+            return _dask_collections.map_rows(partial(self._from_block, from_scores), X, n_columns, dtype)
+        xp = input_namespace(X)
         X = validate_data(self, X, accept_sparse="csr", dtype=xp.float64, reset=False)
         return from_scores(*self._margins(X))
 
@@ -520,14 +457,40 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         beyond ±1e12, always use full precision. Gradients, line searches
         and the stopping test are always computed in the data's precision,
         so the solution's accuracy does not depend on this.
+    secant_memory : int, default=50
+        Steps remembered by the correction of the directions of shards that
+        disagree: once an iteration shows them (see ``rebalance``), case 1's
+        averaged local inverse Σ_j π_j H_j^† is corrected with the curvature
+        of the last ``secant_memory`` steps (an L-BFGS two-loop recursion
+        started from it; no extra round, one more vector each way in round
+        trip A). 0 turns the correction off: plain DINGO.
     n_shards : int, default=None
         Shards the rows are split into. In-memory data are cut into this many
-        row blocks; None: one per CPU core (per worker thread with
+        shards (every m-th row, or row blocks; see ``rebalance``); None: one
+        per CPU core (per worker thread with
         ``backend="dask"``), but no more than keeps at least 50 rows per
         parameter in a shard (small shards cost many more iterations; one
         shard is Newton-MR). Dask inputs are never split: neighbouring row
         chunks are merged until at most ``n_shards`` are left; None: until
         each shard has at least 50 rows per parameter (or one is left).
+    rebalance : {"auto", True, False}, default="auto"
+        Whether rows may move between shards so that every shard looks like
+        the whole data (DINGO's few rounds need that; rows sorted by label,
+        time or a feature make shards that disagree). Dense in-memory data:
+        shards take every m-th row (views, no copy) unless ``False``.
+        In-memory sparse data: ``True`` copies the rows into mixed shards
+        once; ``"auto"`` starts from row blocks (views) and copies only if
+        the first iterations show the shards disagree. Dask inputs on a
+        cluster: ``True`` moves rows across the existing shards once before
+        the first round (an all-to-all between the workers holding them;
+        each row moves at most once); ``"auto"`` does so after an iteration
+        that shows the shards disagree (:attr:`shard_disagreement_`, and
+        slow progress), if the move (bytes over Dask's
+        ``distributed.scheduler.bandwidth``) costs less time than the extra
+        rounds expected. ``False``: rows never move (privacy, federated
+        data, a slow link); the directions are then corrected with the
+        curvature of past steps when the shards disagree (``case`` 4 in
+        :attr:`history_`), which keeps the rounds bounded.
     backend : {"auto", "local", "dask"}, default="auto"
         ``"local"`` runs in-process; ``"dask"`` on the active Dask client;
         ``"auto"`` picks Dask for Dask inputs, local otherwise.
@@ -540,12 +503,26 @@ class DingoLogisticRegression(_BaseDingoClassifier):
     n_iter_ : int
         DINGO iterations run.
     n_communication_rounds_ : int
-        Broadcasts plus reduces, counted as the DINGO paper does.
+        Broadcasts plus reduces, counted as the DINGO paper does; a move of
+        rows by ``rebalance`` included.
     history_ : dict of str to ndarray
         Per-iteration record (row 0 is the start): ``iteration``, ``rounds``,
-        ``bytes_down``, ``bytes_up`` (cumulative), ``case``, ``step_size``,
-        ``direction_norm``, ``loss``, ``grad_norm``, ``time`` (seconds).
-        ``pandas.DataFrame(est.history_)`` makes a table of it.
+        ``bytes_down``, ``bytes_up``, ``bytes_moved`` (cumulative; the last:
+        data rows moved or copied to mix the shards), ``case`` (1-3: DINGO's
+        cases; 4: the secant-corrected direction of disagreeing shards),
+        ``step_size``, ``direction_norm``, ``direction_spread`` (the shards'
+        disagreement δ in that iteration), ``loss``, ``grad_norm``, ``time``
+        (seconds). ``pandas.DataFrame(est.history_)`` makes a table of it.
+    shard_disagreement_ : float
+        How much the shards disagreed as first built: the relative spread
+        δ = sqrt(Σ_j π_j ‖u_j − u‖²) / ‖u‖ of their local Newton directions
+        u_j = H_j^† g in the first iteration (random row orders give about
+        0.05-0.25, sorted rows 0.3 and more). NaN if no iteration ran.
+    rebalanced_ : bool
+        Whether rows were moved between workers (Dask) or copied (sparse
+        data in memory) to mix the shards during the fit. Dense data in
+        memory are mixed by views from the start: nothing moves, and this is
+        False.
     stop_reason_ : str
         Why the fit ended.
     converged_ : bool
@@ -654,9 +631,15 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
         the local Hessians (Krylov products, exact Gram blocks) on dense
         data; ``"auto"``: single on large shards (for Krylov solves when
         ``subproblem_tol >= 1e-5``). See :class:`DingoLogisticRegression`.
+    secant_memory : int, default=50
+        Steps remembered by the correction of the directions of shards that
+        disagree (0: plain DINGO); see :class:`DingoLogisticRegression`.
     n_shards : int, default=None
         Shards of in-memory data, or the most shards made from the row chunks
         of Dask inputs; see :class:`DingoLogisticRegression`.
+    rebalance : {"auto", True, False}, default="auto"
+        Whether rows may move between shards so that each looks like the
+        whole data; see :class:`DingoLogisticRegression`.
     backend : {"auto", "local", "dask"}, default="auto"
         Where the fit runs; see :class:`DingoLogisticRegression`.
 
@@ -669,6 +652,11 @@ class DingoSoftmaxRegression(_BaseDingoClassifier):
     n_communication_rounds_ : int
     history_ : dict of str to ndarray
         Per-iteration record; see :class:`DingoLogisticRegression`.
+    shard_disagreement_ : float
+        How much the shards disagreed as first built; see
+        :class:`DingoLogisticRegression`.
+    rebalanced_ : bool
+        Whether rows were moved to mix the shards.
     stop_reason_ : str
     converged_ : bool
     n_features_in_ : int

@@ -8,13 +8,19 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.utils.validation import _check_sample_weight, _get_feature_names
+
+from ._array_api import get_namespace
 
 __all__ = [
     "check_choice",
     "check_positive_int",
     "check_positive_real",
     "check_sample_weight",
+    "feature_names_of",
+    "input_namespace",
 ]
 
 
@@ -43,8 +49,14 @@ def check_positive_int(name, value, *, allow_none=False):
 
 
 def check_choice(name, value, options):
-    """One of ``options``."""
-    if not isinstance(value, str) or value not in options:
+    """One of ``options`` (strings, or also booleans such as ``rebalance``'s)."""
+    # Compared by type: `value in options` would take 1 for True and 0 for False.
+    known = any(
+        (isinstance(option, bool) and isinstance(value, (bool, np.bool_)) and bool(value) is option)
+        or (isinstance(option, str) and isinstance(value, str) and value == option)
+        for option in options
+    )
+    if not known:
         raise ValueError(
             f"The '{name}' parameter must be one of {', '.join(map(repr, options))}. "
             f"Got {value!r} instead."
@@ -57,3 +69,19 @@ def check_sample_weight(sample_weight, X):
     return _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
+
+
+def feature_names_of(X):
+    """String column names of X (e.g. a pandas DataFrame) as an array, or None.
+
+    scikit-learn's own rule for ``feature_names_in_``, including its error for
+    column names that mix strings and other types.
+    """
+    return _get_feature_names(X)
+
+
+def input_namespace(X):
+    """The array API namespace X stays in: its own under array API dispatch, else NumPy."""
+    if get_config()["array_api_dispatch"] and not sp.issparse(X) and hasattr(X, "__array_namespace__"):
+        return get_namespace(X)
+    return np

@@ -10,17 +10,17 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_dingo._backends import LocalBackend, split_rows
+from sklearn_dingo._backends._local import row_slices
 from sklearn_dingo._backends._dask import (
     DaskBackend,
     active_client_or_none,
     cluster_threads,
     get_active_client,
-    shard_bounds_for_dask_chunks,
 )
+from sklearn_dingo._backends._dask_layout import shard_bounds_for_dask_chunks
 from sklearn_dingo._driver import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from _clusters import local_cluster
-from _references import merge_small_chunks
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
@@ -92,53 +92,6 @@ def scheduler_tasks_with(client, token):
     return client.run_on_scheduler(
         lambda dask_scheduler: sorted(k for k in dask_scheduler.tasks if token in str(k))
     )
-
-
-# -- the merging rule ---------------------------------------------------------------
-@pytest.mark.parametrize(
-    "chunks, n_params, n_outputs, expected",
-    [
-        ((1000, 1000, 1000), 10, 1, (1000, 1000, 1000)),
-        ((1000, 1000, 1000, 50), 10, 1, (1000, 1000, 1050)),  # short trailing chunk
-        ((50, 1000, 1000, 1000), 10, 1, (1050, 1000, 1000)),  # short leading chunk
-        ((1000, 800, 100, 1000), 10, 1, (1000, 900, 1000)),  # into the smaller neighbour
-        ((1000, 260, 1000), 10, 1, (1000, 260, 1000)),  # above a quarter of the median
-        ((1000, 240, 1000), 10, 1, (1240, 1000)),  # below it; on a tie, the left one
-        ((300, 300, 300), 400, 1, (900,)),  # n_j < D: all merge into one
-        ((300, 300, 300, 300), 700, 3, (600, 600)),  # n_j (K-1) < D
-        ((300, 300, 300, 300), 500, 3, (300, 300, 300, 300)),  # n_j (K-1) >= D
-        ((0, 1000, 0, 1000), 10, 1, (1000, 1000)),  # empty chunks (e.g. after a mask)
-        ((7,), 100, 1, (7,)),  # a single chunk stays, however small
-    ],
-)
-def test_shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, expected):
-    sizes = shard_bounds_for_dask_chunks(chunks, n_params, n_outputs)
-    assert sizes == expected
-    assert sum(sizes) == sum(chunks)
-    assert all(isinstance(c, int) for c in sizes)
-
-
-@pytest.mark.parametrize(
-    "chunks, min_rows, max_shards, expected",
-    [
-        ((1000, 1000, 1000, 1000), 0, None, (1000, 1000, 1000, 1000)),
-        ((1000, 1000, 1000, 1000), 1500, None, (2000, 2000)),
-        ((1000, 1000, 1000, 1000), 5000, None, (4000,)),  # fewer rows than asked: one shard
-        ((1000, 900, 800, 1000), 0, 2, (2700, 1000)),  # greedy: smallest first
-        ((1000, 1000, 1000, 1000), 0, 3, (2000, 1000, 1000)),  # left neighbour on a tie
-        ((1000, 1000, 1000, 1000), 0, 8, (1000, 1000, 1000, 1000)),  # chunks are never split
-        ((3000, 100, 3000, 3000), 2000, 1, (9100,)),
-    ],
-)
-def test_shard_bounds_min_rows_and_max_shards(chunks, min_rows, max_shards, expected):
-    sizes = shard_bounds_for_dask_chunks(chunks, 10, 1, min_rows=min_rows, max_shards=max_shards)
-    assert sizes == expected
-    assert sizes == tuple(merge_small_chunks(chunks, 10, 1, min_rows=min_rows, max_shards=max_shards))
-
-
-def test_shard_bounds_rejects_unknown_sizes():
-    with pytest.raises(ValueError, match="known"):
-        shard_bounds_for_dask_chunks((100, float("nan")), 10, 1)
 
 
 # -- the client -----------------------------------------------------------------------
@@ -420,6 +373,69 @@ def test_worker_restart_mid_fit(client, builder):
     # to exactly the uninterrupted solution.
     assert victim["lost"] and all(v.count(("processing", "memory")) == 2 for v in stories.values())
     assert_same_fit(result, reference)
+
+
+# -- mixing rows -----------------------------------------------------------------------
+def chunked_backend(client, X, Y, s, chunks):
+    Xd, Yd, sd = to_dask(X, Y, s, chunks)
+    return DaskBackend.from_dask_arrays(client, Xd, Yd, sd, n_params=13 * Y.shape[1], n_outputs=Y.shape[1])
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_mix_rows_gives_every_mth_row(client, sparse):
+    """The all-to-all move: mixed shard j holds rows j, j + m, … of the input, in order."""
+    X, Y, s, objective = make_problem("softmax", sparse)
+    m = 4
+    with chunked_backend(client, X, Y, s, (1000,) * m) as backend:
+        before = list(backend._shard_addresses)
+        rounds = backend.rounds
+        cost = backend.mixing_cost()
+        assert backend.mix_rows() == cost.nbytes == backend.bytes_moved
+        assert backend.rounds == rounds + cost.rounds == rounds + 2
+        assert backend.mixing_cost() is None
+        assert backend._shard_addresses == before  # every worker keeps its number of shards
+        shards = client.gather(backend.shards)
+        dense_X = X.toarray() if sparse else X
+        for j, shard in enumerate(shards):
+            got = shard.X.toarray() if sparse else shard.X
+            np.testing.assert_array_equal(got, dense_X[j::m])
+            np.testing.assert_array_equal(shard.Y, Y[j::m])
+            np.testing.assert_array_equal(shard.sample_weight, s[j::m])
+        np.testing.assert_allclose(backend.weights, [s[j::m].sum() / s.sum() for j in range(m)], rtol=1e-14)
+        if not sparse:  # bytes of the rows that changed worker, counted independently
+            row_bytes = 8 * (X.shape[1] + Y.shape[1] + 1)
+            expected = sum(
+                row_bytes * len(range(1000 * i, 1000 * (i + 1))[(j - 1000 * i) % m :: m])
+                for i in range(m) for j in range(m) if before[i] != before[j]
+            )
+            assert cost.nbytes == expected
+        result = dingo(backend, objective, CONFIG)
+    reference = local_fit(X, Y, s, objective, row_slices(X.shape[0], m, mixed=True))
+    assert result.n_iter == reference.n_iter
+    np.testing.assert_allclose(result.w, reference.w, rtol=0, atol=1e-8)
+
+
+def test_mixed_shards_survive_a_lost_worker(client):
+    """Mixed shards are tasks of the shards they replace: a worker lost after the move is rebuilt."""
+    X, Y, s, objective = make_problem("softmax")
+    reference = local_fit(X, Y, s, objective, row_slices(X.shape[0], 4, mixed=True))
+    with chunked_backend(client, X, Y, s, (1000,) * 4) as backend:
+        backend.mix_rows()
+        victim = client.who_has(backend.shards)[backend.shards[0].key][0]
+        client.restart_workers([victim])
+        result = dingo(backend, objective, CONFIG)
+    assert victim not in client.scheduler_info()["workers"]
+    assert result.n_iter == reference.n_iter
+    np.testing.assert_allclose(result.w, reference.w, rtol=0, atol=1e-8)
+
+
+def test_shards_from_numpy_are_never_mixed_again(client):
+    X, Y, s, _ = make_problem("binary")
+    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=True)) as backend:
+        assert backend.mixing_cost() is None
+        shards = client.gather(backend.shards)
+        for j, shard in enumerate(shards):
+            np.testing.assert_array_equal(shard.X, X[j::3])
 
 
 def test_unrecoverable_loss_fails_clearly(client):

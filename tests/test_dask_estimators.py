@@ -43,7 +43,9 @@ from sklearn_dingo._driver import dingo
 from _clusters import local_cluster, new_children
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
-TIGHT = dict(C=1.0, tol=1e-10, max_iter=500)
+# The fits compared with in-process fits on the same row chunks keep their
+# rows in place (rebalance=False); moving rows is tested on its own below.
+TIGHT = dict(C=1.0, tol=1e-10, max_iter=500, rebalance=False)
 N, D = 3000, 10
 CHUNKS = (900, 700, 500, 880, 20)  # uneven, with a tiny trailing chunk (merged)
 FEATURES = [f"f{i}" for i in range(D)]
@@ -105,7 +107,7 @@ ROWS_PER_PARAM = 10
 
 @pytest.fixture(autouse=True)
 def _fewer_rows_per_shard(monkeypatch):
-    monkeypatch.setattr("sklearn_dingo._estimators.MIN_ROWS_PER_PARAM", ROWS_PER_PARAM)
+    monkeypatch.setattr("sklearn_dingo._training_data.MIN_ROWS_PER_PARAM", ROWS_PER_PARAM)
 
 
 def merged_bounds(chunks, kind, n_classes, d=D, rows_per_param=ROWS_PER_PARAM):
@@ -315,7 +317,7 @@ def test_lazy_prediction_on_dask_dataframes(no_client):
             result = getattr(est, name)(Xdf)
         assert isinstance(result, da.Array), name
         assert all(n <= 2 for n in calls), f"{name} on a Dask DataFrame computed partitions {calls} eagerly"
-        assert_same_prediction(name, result.compute(), getattr(est, name)(X))
+        assert_same_prediction(name, result.compute(), getattr(est, name)(pd.DataFrame(X, columns=FEATURES)))
 
 
 # =========================================================================================
@@ -361,9 +363,11 @@ def test_fit_from_dask_dataframe(client):
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, kind, monkeypatch):
     # Every blocking client call is a client-cluster round trip (what a slow
-    # link charges for): one for the target summary, one for building the
-    # shards (rows, weights and workers come back with them), then one per
-    # reduce round of the method; no scheduler queries of their own.
+    # link charges for): one to learn which worker holds each block of X (the
+    # scheduler answers once they are computed), one for the target summary
+    # with X's rows checked where they are, one for building the shards
+    # (rows, weights and workers come back with them), then one per reduce
+    # round of the method; no scheduler queries of their own.
     X, y = make_data(kind)
     Xd, yd = client.persist(list(to_dask(X, y)))
     calls = []
@@ -377,7 +381,8 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
     monkeypatch.undo()
     reduces = (est.n_communication_rounds_ + 1) // 2  # the first reduce has no broadcast
-    assert len(calls) == 2 + reduces, calls
+    assert calls[0] == "_run_on_scheduler"
+    assert len(calls) == 3 + reduces, calls
     assert_matches_sklearn(est, X, y)
 
 
@@ -387,7 +392,7 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     ("binary", 2, 0),
 ])
 def test_default_shards_have_fifty_rows_per_parameter(client, kind, n_shards, rows_per_param, monkeypatch):
-    monkeypatch.setattr("sklearn_dingo._estimators.MIN_ROWS_PER_PARAM", 50)  # the real default
+    monkeypatch.setattr("sklearn_dingo._training_data.MIN_ROWS_PER_PARAM", 50)  # the real default
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
     with get_task_stream(client) as stream:
@@ -645,6 +650,41 @@ def test_grid_search_scales_out_with_joblib(client):
     assert_allclose(search.best_estimator_.coef_, reference.best_estimator_.coef_, rtol=0, atol=1e-8)
 
 
+def fit_restarting_a_worker(client, make_model, X, y, key_prefix, timeout=60):
+    """Fit in a thread; restart a worker as soon as a task key starting with ``key_prefix`` exists.
+
+    Returns ``(outcome, restarted)``: outcome holds "model" or "error".
+    """
+    outcome = {}
+
+    def fit():
+        try:
+            with client.as_current(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                outcome["model"] = make_model().fit(X, y)
+        except Exception as exc:  # noqa: BLE001 - inspected by the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=fit, daemon=True)  # a hung fit must not hold pytest
+    thread.start()
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    restarted = False
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        started = client.run_on_scheduler(
+            lambda dask_scheduler: any(str(k).startswith(key_prefix) for k in dask_scheduler.tasks)
+        )
+        if started:
+            client.restart_workers([victim])
+            restarted = True
+            break
+        time.sleep(0.01)
+    thread.join(120)
+    assert not thread.is_alive()
+    assert len(client.scheduler_info()["workers"]) == 2
+    return outcome, restarted
+
+
 def test_worker_restart_mid_fit(client):
     """A worker restarted during an estimator fit: the same model, or a clear error."""
     rng = np.random.default_rng(4)
@@ -656,38 +696,14 @@ def test_worker_restart_mid_fit(client):
     X, y = X[order], y[order]
     chunks = (4000, 4000, 4000, 4000)
     Xd, yd = to_dask(X, y, chunks=chunks)
-    params = dict(C=1.0, tol=1e-10, max_iter=25)
-    outcome = {}
-
-    def fit():
-        try:
-            with client.as_current(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                outcome["model"] = DingoSoftmaxRegression(**params).fit(Xd, yd)
-        except Exception as exc:  # noqa: BLE001 - inspected below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=fit, daemon=True)  # a hung fit must not hold pytest
-    thread.start()
-    victim = sorted(client.scheduler_info()["workers"])[0]
-    restarted = False
-    deadline = time.monotonic() + 60
-    while thread.is_alive() and time.monotonic() < deadline:
-        started = client.run_on_scheduler(
-            lambda dask_scheduler: any(str(k).startswith("dingo-A-3-") for k in dask_scheduler.tasks)
-        )
-        if started:
-            client.restart_workers([victim])
-            restarted = True
-            break
-        time.sleep(0.02)
-    thread.join(120)
-    assert not thread.is_alive()
+    params = dict(C=1.0, tol=1e-10, max_iter=25, rebalance=False)
+    outcome, restarted = fit_restarting_a_worker(
+        client, lambda: DingoSoftmaxRegression(**params), Xd, yd, "dingo-A-3-"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = DingoSoftmaxRegression(**params)
         coef, intercept, result = inprocess_fit(reference, X, y, None, np.cumsum((0, *chunks)))
-    assert len(client.scheduler_info()["workers"]) == 2
     if "error" in outcome:
         exc = outcome["error"]
         text = " ".join([str(exc), *getattr(exc, "__notes__", [])])
@@ -699,6 +715,171 @@ def test_worker_restart_mid_fit(client):
         assert model.n_iter_ == result.n_iter
         assert model.n_communication_rounds_ == result.rounds
     assert restarted or "model" in outcome
+
+
+# =========================================================================================
+# Parquet-backed DataFrames whose column selections dask reads in fewer partitions.
+# =========================================================================================
+PARQUET_FEATURES = [f"f{i}" for i in range(4)]
+PARQUET_INPUTS = {
+    "columns_of_one_frame": lambda path: (dd.read_parquet(path)[PARQUET_FEATURES], dd.read_parquet(path)["label"]),
+    "two_reads": lambda path: (
+        dd.read_parquet(path, columns=PARQUET_FEATURES),
+        dd.read_parquet(path, columns=["label"])["label"],
+    ),
+    "x_as_array": lambda path: (dd.read_parquet(path)[PARQUET_FEATURES].to_dask_array(), dd.read_parquet(path)["label"]),
+}
+
+
+@pytest.fixture(scope="module")
+def parquet_files(tmp_path_factory):
+    """4 parquet files of 1,000 rows: 4 features, 16 columns the model does not use, a label."""
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4000, 4))
+    frame = pd.DataFrame(X, columns=PARQUET_FEATURES)
+    for j in range(16):
+        frame[f"other{j}"] = rng.standard_normal(4000)
+    frame["label"] = (X @ rng.standard_normal(4) + rng.standard_normal(4000) > 0).astype(np.int64)
+    path = tmp_path_factory.mktemp("parquet")
+    dd.from_pandas(frame, npartitions=4).to_parquet(path, write_index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("inputs", sorted(PARQUET_INPUTS))
+@pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "no-client"])
+def test_fit_from_parquet_column_selections(request, parquet_files, inputs, on_cluster):
+    """Dask reads a few columns of these files in fewer partitions than the collection says.
+
+    Persisting such a collection used to leave it naming partitions that were
+    never computed ("lost dependencies" on the cluster; without one, "the
+    number of items in 'lengths' does not match the number of partitions").
+    The fit reads the blocks that exist, whatever dask's optimiser did.
+    """
+    path, frame = parquet_files
+    request.getfixturevalue("client" if on_cluster else "no_client")
+    X, y = PARQUET_INPUTS[inputs](path)
+    est = DingoLogisticRegression(tol=1e-10).fit(X, y)
+    reference = DingoLogisticRegression(tol=1e-10).fit(frame[PARQUET_FEATURES], frame["label"])
+    assert_allclose(est.coef_, reference.coef_, rtol=0, atol=1e-8)
+    assert_allclose(est.intercept_, reference.intercept_, rtol=0, atol=1e-8)
+
+
+# =========================================================================================
+# Rows sorted across chunks: rebalance moves them once, or keeps them in place.
+# =========================================================================================
+SORTED_CHUNKS = (4000, 4000, 4000, 4000)
+
+
+def sorted_problem(layout):
+    """16,000 rows, 30 features, 3 classes; the rows shuffled, sorted by label or by a feature."""
+    rng = np.random.default_rng(4)
+    n, d = 16_000, 30
+    X = rng.standard_normal((n, d))
+    W = 0.5 * rng.standard_normal((d, 3))
+    y = np.argmax(X @ W + rng.gumbel(size=(n, 3)), axis=1)
+    order = {
+        "shuffled": rng.permutation(n),
+        "label": np.argsort(y, kind="stable"),
+        "feature": np.argsort(X[:, 0], kind="stable"),
+    }[layout]
+    return X[order], y[order]
+
+
+def sorted_dask(X, y):
+    """One column chunk: the row blocks as the workers hold them (several column chunks would gather)."""
+    return da.from_array(X, chunks=(SORTED_CHUNKS, -1)), da.from_array(y, chunks=(SORTED_CHUNKS,))
+
+
+def incoming_transfers(client, since):
+    """Transfers between workers that started after ``since`` (``time.time()``; one host): (keys, bytes)."""
+    logs = client.run(
+        lambda dask_worker: [
+            (list(map(str, t["keys"])), t["total"]) for t in dask_worker.transfer_incoming_log if t["start"] >= since
+        ]
+    )
+    return [entry for log in logs.values() for entry in log]
+
+
+def fit_measuring_transfers(client, est, Xd, yd):
+    """Fit, and the bytes the workers sent one another during it, in all and of X's rows."""
+    since = time.time()
+    est.fit(Xd, yd)
+    transfers = incoming_transfers(client, since)
+    rows_of_X = [nbytes for keys, nbytes in transfers if any(Xd.name in k or "dingo-" in k for k in keys)]
+    return sum(nbytes for _, nbytes in transfers), sum(rows_of_X)
+
+
+SORTED_FIT = dict(C=1.0, tol=1e-8, max_iter=100, n_shards=4)  # the 4 chunks stay 4 shards
+
+
+@pytest.fixture(scope="module")
+def shuffled_sorted_fit(cluster_client):
+    X, y = sorted_problem("shuffled")
+    with cluster_client.as_current():
+        return DingoSoftmaxRegression(**SORTED_FIT).fit(*sorted_dask(X, y))
+
+
+def test_chunks_sorted_by_label_are_mixed_once(client, shuffled_sorted_fit):
+    X, y = sorted_problem("label")
+    Xd, yd = sorted_dask(X, y)
+    est = DingoSoftmaxRegression(**SORTED_FIT)
+    moved, _ = fit_measuring_transfers(client, est, Xd, yd)
+    assert est.converged_ and est.rebalanced_
+    assert est.shard_disagreement_ > 0.3  # measured on the chunks as given
+    reference = shuffled_sorted_fit
+    assert est.n_communication_rounds_ <= 1.5 * reference.n_communication_rounds_ + 4
+    reported = est.history_["bytes_moved"][-1]
+    assert 0 < reported <= 1.1 * X.nbytes
+    assert moved <= 1.1 * X.nbytes  # measured by the workers: X, targets and weights
+    assert_matches_sklearn(est, X, y)
+
+
+def test_rebalance_true_gives_the_in_process_mixed_shards(client):
+    """Mixed shard j holds rows j, j + 4, …: the in-process fit on those shards, plus the move's rounds."""
+    from sklearn_dingo._backends._local import row_slices
+
+    X, y = sorted_problem("label")
+    est = DingoSoftmaxRegression(rebalance=True, **SORTED_FIT).fit(*sorted_dask(X, y))
+    coef, intercept, result = inprocess_fit(est, X, y, None, row_slices(len(y), 4, mixed=True))
+    assert est.rebalanced_
+    assert est.shard_disagreement_ < 0.3  # measured on the mixed shards
+    assert est.n_iter_ == result.n_iter
+    assert est.n_communication_rounds_ == result.rounds + 2  # the move: its instruction and summary
+    assert_allclose(est.coef_, coef, rtol=0, atol=1e-8)
+    assert_allclose(est.intercept_, intercept, rtol=0, atol=1e-8)
+
+
+def test_rows_stay_in_place_with_rebalance_false(client, shuffled_sorted_fit):
+    X, y = sorted_problem("feature")
+    Xd, yd = sorted_dask(X, y)
+    est = DingoSoftmaxRegression(rebalance=False, **SORTED_FIT)
+    _, rows_moved = fit_measuring_transfers(client, est, Xd, yd)
+    assert est.converged_ and est.history_["grad_norm"][-1] <= 1e-8 and est.n_iter_ <= 100
+    assert est.n_communication_rounds_ <= 4 * shuffled_sorted_fit.n_communication_rounds_
+    assert not est.rebalanced_ and est.history_["bytes_moved"][-1] == 0
+    assert rows_moved < 0.01 * X.nbytes  # measured by the workers
+    assert_matches_sklearn(est, X, y)
+
+
+def test_worker_lost_during_the_move_gives_the_same_model(client):
+    """A worker restarted while rows move between workers: the mixed shards are rebuilt from lineage."""
+    from sklearn_dingo._backends._local import row_slices
+
+    X, y = sorted_problem("label")
+    Xd, yd = sorted_dask(X, y)
+    params = dict(rebalance=True, **SORTED_FIT)
+    outcome, restarted = fit_restarting_a_worker(
+        client, lambda: DingoSoftmaxRegression(**params), Xd, yd, "dingo-mix"
+    )
+    reference = DingoSoftmaxRegression(**params)
+    coef, intercept, result = inprocess_fit(reference, X, y, None, row_slices(len(y), 4, mixed=True))
+    assert "error" not in outcome, outcome.get("error")
+    model = outcome["model"]
+    assert_allclose(model.coef_, coef, rtol=0, atol=1e-8)
+    assert_allclose(model.intercept_, intercept, rtol=0, atol=1e-8)
+    assert model.n_iter_ == result.n_iter
+    assert restarted  # the move was caught in the act
 
 
 # =========================================================================================

@@ -613,6 +613,9 @@ def test_result_does_not_depend_on_n_shards(Est, n_shards):
         (dict(tol=0), r"'tol' parameter must be a positive float"),
         (dict(max_iter=0), r"'max_iter' parameter must be an int >= 1"),
         (dict(class_weight="equal"), r"'class_weight' parameter must be None, 'balanced' or a dict"),
+        (dict(secant_memory=-1), r"'secant_memory' parameter must be an int >= 0"),
+        (dict(secant_memory=2.5), r"'secant_memory' parameter must be an int >= 0"),
+        (dict(rebalance="yes"), r"'rebalance' parameter must be one of 'auto', True, False"),
     ],
 )
 def test_bad_parameters_raise(Est, params, match):

@@ -1,0 +1,117 @@
+"""What runs on the Dask workers: the engine's task functions, and the sizes the scheduler sees.
+
+The functions are top level so that they pickle by reference; a worker that
+unpickles one imports this module, which also registers the real sizes of
+shards and shard states with ``dask.sizeof`` before the worker sizes them.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from dask.sizeof import sizeof
+
+from .._array_api import from_numpy, get_namespace, to_numpy
+from .._objectives import ShardData
+from .._shard import ShardState
+from ._local import take_rows
+
+
+# -- sizes the scheduler sees -------------------------------------------------------
+# Workers report each result's size with ``dask.sizeof``, whose fallback for an
+# unknown object is ``sys.getsizeof``: a few dozen bytes for a shard of many
+# megabytes. The scheduler would then think moving a shard or a state is free
+# (work stealing, memory accounting, the dashboard).
+@sizeof.register(ShardData)
+def _sizeof_shard(shard):
+    size = sizeof(shard.X) + sizeof(shard.Y) + sizeof(shard.sample_weight) + 64
+    if "X_single" in vars(shard):  # the float32 copy, once a round A made it
+        size += sizeof(shard.X_single)
+    return size
+
+
+@sizeof.register(ShardState)
+def _sizeof_state(state):
+    arrays = [state.w, state.eta, state.direction, state.eta_direction, state.damped_direction]
+    if state.solver is not None:  # eigendecomposition of an exact solver, if any
+        arrays.extend(value for value in vars(state.solver).values() if hasattr(value, "nbytes"))
+    return sum(sizeof(a) for a in arrays if a is not None) + 64
+
+
+# -- task functions ------------------------------------------------------------------
+def make_shard(X, Y, sample_weight):
+    """A ShardData from one row block, or from a list of consecutive row blocks.
+
+    SciPy sparse blocks become one CSR matrix. Targets and weights are moved
+    to the namespace and device of X, so a CuPy chunk computes on the GPU
+    that holds it.
+    """
+    X, Y, sample_weight = (_joined(part) for part in (X, Y, sample_weight))
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    else:
+        if isinstance(X, np.ndarray) and X.ctypes.data % X.dtype.alignment:
+            # Arrays unpickled from a message can start at an unaligned address,
+            # where BLAS runs several times slower: one aligned copy per fit.
+            X = np.array(X, copy=True)
+        xp = get_namespace(X)
+        Y = from_numpy(to_numpy(Y), xp, like=X)
+        sample_weight = from_numpy(to_numpy(sample_weight), xp, like=X)
+    return ShardData(X, Y, sample_weight, float(get_namespace(sample_weight).sum(sample_weight)))
+
+
+def _joined(blocks):
+    """Consecutive row blocks as one array (a single block as it is)."""
+    if not isinstance(blocks, (list, tuple)):
+        return blocks
+    if len(blocks) == 1:
+        return blocks[0]
+    if sp.issparse(blocks[0]):
+        return sp.vstack(blocks, format="csr")
+    return get_namespace(blocks[0]).concat(list(blocks), axis=0)
+
+
+class ShardSummary(NamedTuple):
+    """What a worker reports of a shard it has built."""
+
+    rows: int
+    weight_sum: float
+    address: str
+    threads: int
+    nbytes: int
+
+
+def shard_summary(shard):
+    """Rows, weight sum, worker address and threads, and bytes of a built shard."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    nbytes = sum(int(sizeof(a)) for a in (shard.X, shard.Y, shard.sample_weight))
+    return ShardSummary(shard.n_samples, shard.weight_sum, worker.address, worker.state.nthreads, nbytes)
+
+
+def rows_of_shard(shard, first, step):
+    """Rows ``first, first + step, …`` of a shard as ``(X, Y, sample_weight)`` (a copy: it travels)."""
+    rows = slice(first, shard.n_samples, step)
+    X = take_rows(shard.X, rows)
+    if not sp.issparse(X):
+        X = shard.xp.asarray(X, copy=True)
+    return X, shard.Y[rows, ...], shard.sample_weight[rows]
+
+
+def assemble_shard(*pieces):
+    """One shard from row pieces ``(X, Y, sample_weight)``, concatenated in order."""
+    return make_shard(*(list(part) for part in zip(*pieces)))
+
+
+def run_round(func, shard, previous, payload, static):
+    """One shard's round: ``func(shard, state, *payload, **static) -> (reply, state)``."""
+    state = None if previous is None else previous[1]
+    return func(shard, state, *payload, **static)
+
+
+def reply_and_address(result):
+    """A round's reply and the worker holding the round's state."""
+    from distributed import get_worker
+
+    return result[0], get_worker().address

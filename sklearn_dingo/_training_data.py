@@ -1,0 +1,211 @@
+"""The training data of a fit: the same few questions for every input kind.
+
+``fit`` asks its training data for the features (their number and names),
+the classes and the weight of each class, and then for a backend holding
+shards of the data for one objective and one set of class weights. Each input
+kind answers in its own way:
+
+- :class:`InMemoryTrainingData`: NumPy arrays, SciPy sparse matrices and
+  array API arrays, validated here; shards are row views in this process
+  (or blocks sent to the active Dask client with ``backend="dask"``);
+- :class:`DaskTrainingData`: Dask arrays and dataframes, summarised on the
+  cluster where they live (:mod:`._backends._dask_collections`, :mod:`._backends._dask_layout`); shards are
+  built from their row chunks on the workers, or, with no distributed
+  client, from the chunks computed into this process.
+
+The shards are built for an objective (its encoding of the targets) and the
+class weights, so that one training-data object can serve several fits.
+"""
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_X_y
+
+from ._array_api import from_numpy, to_numpy
+from ._backends import LocalBackend, is_dask_input, split_rows
+from ._backends._local import available_cores, row_slices
+from ._validation import check_sample_weight, feature_names_of, input_namespace
+
+#: Values of the estimators' ``rebalance`` parameter.
+REBALANCE_OPTIONS = ("auto", True, False)
+
+# Default sharding: one shard per core (or Dask worker thread), but never
+# shards so small that their local Hessians stop resembling the global one
+# (ALGORITHM.md §6). benchmarks/n_shards_default.py measured rounds and time
+# against the rows per parameter of a shard; below this ratio the extra
+# iterations cost more than the parallelism gains.
+MIN_ROWS_PER_PARAM = 50
+
+
+def training_data(X, y, sample_weight, *, backend, estimator=None):
+    """The training data of ``fit(X, y, sample_weight)`` for its input kind.
+
+    Parameters
+    ----------
+    X, y, sample_weight
+        As given to ``fit``.
+    backend : {"auto", "local", "dask"}
+        The estimator's ``backend``.
+    estimator : object, optional
+        Named in validation messages.
+
+    Returns
+    -------
+    TrainingData
+    """
+    if is_dask_input(X, y, sample_weight):
+        return DaskTrainingData(X, y, sample_weight, backend=backend)
+    return InMemoryTrainingData(X, y, sample_weight, backend=backend, estimator=estimator)
+
+
+def n_shards_for(n_samples, n_params, n_shards, parallelism):
+    """Shards to cut ``n_samples`` in-memory rows into.
+
+    ``n_shards`` if given; otherwise one per unit of ``parallelism``, but no
+    more than keeps :data:`MIN_ROWS_PER_PARAM` rows per parameter in a shard.
+    """
+    if n_shards is not None:
+        if n_shards > n_samples:
+            raise ValueError(
+                f"n_shards={n_shards} is larger than the number of samples "
+                f"({n_samples}); use at most {n_samples} shards."
+            )
+        return int(n_shards)
+    largest = max(1, n_samples // (MIN_ROWS_PER_PARAM * n_params))
+    return max(1, min(parallelism, largest))
+
+
+class TrainingData(ABC):
+    """What ``fit`` asks of its training data.
+
+    Attributes
+    ----------
+    n_features : int
+    feature_names : ndarray of str or None
+        Names of the features when the input has string column names.
+    classes : ndarray
+        The sorted distinct labels.
+    class_weight_sums : ndarray of shape (n_classes,)
+        Sum of the sample weights of each class (before class weights).
+    """
+
+    n_features: int
+    feature_names: object
+    classes: np.ndarray
+    class_weight_sums: np.ndarray
+
+    @abstractmethod
+    def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
+        """A backend holding shards of these data for ``objective``.
+
+        Parameters
+        ----------
+        objective : LinearObjective
+            Encodes the targets of the shards.
+        class_weights : ndarray of shape (n_classes,)
+            Multiplied into the sample weights.
+        n_shards : int or None
+            The estimator's ``n_shards``.
+        rebalance : {"auto", True, False}
+            The estimator's ``rebalance``: whether rows may be mixed across
+            shards (now, when free, or later, when the driver decides that
+            moving them pays).
+
+        Returns
+        -------
+        ShardBackend
+            To be used as a context manager.
+        """
+
+
+class InMemoryTrainingData(TrainingData):
+    """NumPy, SciPy sparse or array API training data, validated as scikit-learn does.
+
+    Dense X is used as float64, C-contiguous, in its own namespace under
+    ``array_api_dispatch``; sparse X as CSR. Labels and weights are kept on
+    the host.
+    """
+
+    def __init__(self, X, y, sample_weight, *, backend, estimator=None):
+        xp = input_namespace(X)
+        self.feature_names = feature_names_of(X)
+        X, y = check_X_y(
+            X, y, accept_sparse="csr", dtype=xp.float64, order="C", y_numeric=False, estimator=estimator
+        )
+        y = to_numpy(y)
+        check_classification_targets(y)
+        self.X = X
+        self.n_features = X.shape[1]
+        self.classes, self.y_index = np.unique(y, return_inverse=True)
+        self.sample_weight = check_sample_weight(
+            None if sample_weight is None else to_numpy(sample_weight), y
+        )
+        self.class_weight_sums = np.bincount(
+            self.y_index, weights=self.sample_weight, minlength=len(self.classes)
+        )
+        self.backend = backend
+
+    def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
+        X = self.X
+        Y = from_numpy(objective.encode_targets(self.y_index), input_namespace(X), like=X)
+        weights = self.sample_weight * np.asarray(class_weights)[self.y_index]
+        weights = from_numpy(weights, input_namespace(X), like=X)
+        n = X.shape[0]
+        if self.backend == "dask":
+            from ._backends import _dask
+
+            client = _dask.get_active_client()
+            m = n_shards_for(n, objective.n_params, n_shards, _dask.cluster_threads(client))
+            # The rows travel to the workers anyway: sending mixed blocks costs nothing more.
+            rows = row_slices(n, m, mixed=rebalance is not False)
+            return _dask.DaskBackend.from_numpy(client, X, Y, weights, rows)
+        m = n_shards_for(n, objective.n_params, n_shards, available_cores())
+        return LocalBackend.from_arrays(X, Y, weights, m, rebalance=rebalance)
+
+
+class DaskTrainingData(TrainingData):
+    """Dask arrays or dataframes, summarised where they live.
+
+    On the active distributed client (unless ``backend="local"``) the inputs
+    are persisted once on the cluster, checked and summarised there, and the
+    shards are built on the workers that hold the rows of X. Without a
+    client, Dask's local scheduler computes them into this process.
+    """
+
+    def __init__(self, X, y, sample_weight, *, backend):
+        from ._backends import _dask, _dask_collections
+
+        client = _dask.active_client_or_none()
+        if backend == "dask" and client is None:
+            client = _dask.get_active_client()  # raises, saying how to start one
+        self.client = client if backend != "local" else None
+        self.inputs, self.classes, self.class_weight_sums = _dask_collections.read_training_data(
+            X, y, sample_weight, client=self.client
+        )
+        self.n_features = self.inputs.X.shape[1]
+        self.feature_names = self.inputs.feature_names
+        check_classification_targets(self.classes)
+
+    def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
+        from ._backends import _dask, _dask_collections, _dask_layout
+
+        inputs = self.inputs
+        Y, weights = _dask_collections.encode_targets(
+            inputs.y, inputs.sample_weight, self.classes, np.asarray(class_weights, dtype=np.float64), objective
+        )
+        merging = dict(n_params=objective.n_params, n_outputs=objective.n_outputs)
+        if n_shards is None:
+            merging["min_rows"] = MIN_ROWS_PER_PARAM * objective.n_params
+        else:
+            merging["max_shards"] = n_shards
+        if self.client is not None:
+            placed = _dask_layout.shard_parts(self.client, inputs, Y, weights, **merging)
+            return _dask.DaskBackend.from_chunks(self.client, *placed)
+        X, Y, weights, bounds = _dask_layout.compute_in_process(inputs.X, Y, weights, **merging)
+        if rebalance is False:
+            return LocalBackend(split_rows(X, Y, weights, bounds))  # the merged chunks as they are
+        # In memory, the merged chunks only fix the number of shards; their
+        # rows are mixed as for any in-memory data.
+        return LocalBackend.from_arrays(X, Y, weights, len(bounds) - 1, rebalance=rebalance)
