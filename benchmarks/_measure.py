@@ -238,7 +238,9 @@ class ClusterMeter:
       client-scheduler connections: graphs, scattered data, gathered results,
       heartbeats), counted at the comm layer (frames, headers included); plus
       worker-to-worker transfers, summed from the workers'
-      ``transfer_incoming_log``.
+      ``transfer_incoming_log``: at every snapshot, the transfers that started
+      since the previous one (the log keeps only its last 1,000 entries, so
+      a running total of it would go wrong in a long run).
 
     The scheduler of a ``LocalCluster`` runs in this process; its connections
     to the workers (peer: a worker) are not counted, so a result relayed by the
@@ -257,6 +259,8 @@ class ClusterMeter:
         self.bytes_received = 0
         self._streams = set()
         self._paused = False
+        self._worker_bytes = 0
+        self._transfers_since = {}  # worker -> start time of the newest transfer counted
         meter = self
 
         Client = distributed.Client
@@ -308,12 +312,16 @@ class ClusterMeter:
             setattr(owner, name, original)
 
     def _worker_transfer_bytes(self):
+        """Bytes of all worker-to-worker transfers counted so far, new ones added."""
         self._paused = True
         try:
-            totals = self.client.run(_incoming_transfer_bytes)
+            news = self.client.run(_incoming_transfers_since, since=self._transfers_since)
         finally:
             self._paused = False
-        return sum(totals.values())
+        for worker, (nbytes, newest) in news.items():
+            self._worker_bytes += nbytes
+            self._transfers_since[worker] = newest
+        return self._worker_bytes
 
     def snapshot(self):
         """Cumulative counters now (reading the workers' logs is not counted)."""
@@ -340,6 +348,10 @@ class ClusterMeter:
         return sum(rows.values())
 
 
-def _incoming_transfer_bytes(dask_worker):
-    return int(sum(entry.get("total", 0) for entry in dask_worker.transfer_incoming_log))
+def _incoming_transfers_since(since, dask_worker):
+    """Bytes of this worker's incoming transfers that started after ``since[address]``, and the newest start."""
+    after = since.get(dask_worker.address, float("-inf"))
+    fresh = [entry for entry in dask_worker.transfer_incoming_log if entry["start"] > after]
+    newest = max((entry["start"] for entry in fresh), default=after)
+    return int(sum(entry.get("total", 0) for entry in fresh)), newest
 

@@ -431,13 +431,18 @@ def build_document(args, command, env_text, sections, all_targets, checks, elaps
     return "\n".join(lines)
 
 
+def prepare_process():
+    """This folder on the workers' path (they unpickle its functions) and Dask's noise off."""
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*Sending large graph.*")
+
+
 def main(argv=None):
     args = parse_args(argv)
     args.load_start = load_text()
     t_start = time.perf_counter()
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=".*Sending large graph.*")
+    prepare_process()
 
     from _measure import ClusterMeter, PassCounter, time_one_pass
     from _problems import make_problem
