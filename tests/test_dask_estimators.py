@@ -687,15 +687,8 @@ def fit_restarting_a_worker(client, make_model, X, y, key_prefix, timeout=60):
 
 def test_worker_restart_mid_fit(client):
     """A worker restarted during an estimator fit: the same model, or a clear error."""
-    rng = np.random.default_rng(4)
-    n, d = 16000, 30
-    X = rng.standard_normal((n, d))
-    W = 0.5 * rng.standard_normal((d, 3))
-    y = np.argmax(X @ W + rng.gumbel(size=(n, 3)), axis=1)
-    order = np.argsort(X[:, 0], kind="stable")  # shards disagree: DINGO needs many rounds
-    X, y = X[order], y[order]
-    chunks = (4000, 4000, 4000, 4000)
-    Xd, yd = to_dask(X, y, chunks=chunks)
+    X, y = sorted_problem("feature")  # shards disagree: DINGO needs many rounds
+    Xd, yd = to_dask(X, y, chunks=SORTED_CHUNKS)
     params = dict(C=1.0, tol=1e-10, max_iter=25, rebalance=False)
     outcome, restarted = fit_restarting_a_worker(
         client, lambda: DingoSoftmaxRegression(**params), Xd, yd, "dingo-A-3-"
@@ -703,7 +696,7 @@ def test_worker_restart_mid_fit(client):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = DingoSoftmaxRegression(**params)
-        coef, intercept, result = inprocess_fit(reference, X, y, None, np.cumsum((0, *chunks)))
+        coef, intercept, result = inprocess_fit(reference, X, y, None, np.cumsum((0, *SORTED_CHUNKS)))
     if "error" in outcome:
         exc = outcome["error"]
         text = " ".join([str(exc), *getattr(exc, "__notes__", [])])
