@@ -8,13 +8,16 @@ they share the machine's load) and prints the ratios:
   one pass in cache-sized row blocks (``hessian_operator``), the same from
   the float32 copy of the shard (``single_precision=True``);
 - one explicit local Hessian (the exact solver's Gram blocks): float64 and
-  float32 Gram blocks (``hessian(..., single_precision=...)``), with the
-  float32 error relative to ``sqrt(H_ii H_jj)``;
+  float32 Gram blocks (``hessian(..., single_precision=...)``) of the rows
+  less their block's mean, and float32 of the raw rows (the kernel before
+  centring), with the float32 errors relative to ``sqrt(H_ii H_jj)`` and of
+  a Newton direction ``H^† g`` (g in the range of H), on random rows and on rows sorted by a
+  feature;
 - one line-search batch of 4 trial steps with a new direction p: ``X p``
   then the trial gradients (``loss_gradient_batch`` given ``eta_p``: two
   passes over X) against both in one blocked pass (``eta_p=None``).
 
-    python benchmarks/shard_kernels.py [--repeats 9]
+    python benchmarks/shard_kernels.py [--repeats 9] [--kernels products,hessians,line-search]
 """
 
 import argparse
@@ -32,6 +35,13 @@ GRAM_SHAPES = {
     "binary 100,000 x 200 (a shard of problems 1-2)": (100_000, 200, 2),
     "softmax 50,000 x 40, K=10": (50_000, 40, 10),
 }
+# Shapes of the Gram kernel that also compare rows sorted by a feature, with
+# an intercept and C=1: a shard of every 4th row of heterogeneous.py's
+# problem a (the case the centred float32 blocks are for).
+SORTED_GRAM_SHAPES = {
+    "softmax 50,000 x 40, K=5, intercept, random rows": (50_000, 40, 5, False),
+    "softmax 50,000 x 40, K=5, intercept, sorted by x_0": (50_000, 40, 5, True),
+}
 LINE_SEARCH_SHAPES = {
     "binary 100,000 x 200 (a shard of problems 1-2)": (100_000, 200, 2),
     "binary 20,000 x 2,000 (problem 3)": (20_000, 2_000, 2),
@@ -40,10 +50,12 @@ LINE_SEARCH_SHAPES = {
 LINE_SEARCH_BATCH = 4
 
 
-def _shard(n, d, n_classes, rng):
+def _shard(n, d, n_classes, rng, sort=False, fit_intercept=False, C=10.0):
     X = rng.standard_normal((n, d))
+    if sort:
+        X = X[np.argsort(X[:, 0], kind="stable")]
     y = rng.integers(0, n_classes, size=n)
-    kwargs = dict(n_features=d, fit_intercept=False, C=10.0, total_weight=float(n))
+    kwargs = dict(n_features=d, fit_intercept=fit_intercept, C=C, total_weight=float(n))
     if n_classes == 2:
         objective = BinaryLogistic(**kwargs)
     else:
@@ -89,21 +101,54 @@ def hessian_products(rng, repeats):
         )
 
 
+def _raw_rows(shard):
+    """The shard with float32 Gram blocks of the raw rows (block centres zero): the previous kernel."""
+    raw = ShardData(shard.X, shard.Y, shard.sample_weight, shard.weight_sum)
+    n_blocks = -(-shard.n_samples // 2048)
+    raw.__dict__["X_single_centred"] = (shard.X_single, np.zeros((n_blocks, shard.X.shape[1])))
+    return raw
+
+
 def explicit_hessians(rng, repeats):
+    """float64, float32 of centred rows (the package) and float32 of raw rows (before): time and accuracy.
+
+    Accuracy twice: the largest entry error relative to sqrt(H_ii H_jj), and
+    the relative error of a Newton direction H^† g (g in H's range), which is what
+    the float32 rounding must not spoil.
+    """
     print(f"\nOne explicit local Hessian, Gram blocks (median of {repeats})")
-    print(f"{'shape':<48} {'float64':>11} {'float32':>11} {'speed-up':>9} {'max |dH_ij| / sqrt(H_ii H_jj)':>31}")
-    for name, (n, d, K) in GRAM_SHAPES.items():
-        objective, shard, _, curvature = _shard(n, d, K, rng)
-        full, single = _median_seconds(
+    print(f"{'shape':<48} {'float64':>9} {'f32 centred':>12} {'f32 raw':>9} {'speed-up':>9} "
+          f"{'centred/raw':>12} {'entry err centred / raw':>24} {'H^†g err centred / raw':>23}")
+    shapes = [(name, (n, d, K), {}) for name, (n, d, K) in GRAM_SHAPES.items()]
+    shapes += [
+        (name, (n, d, K), dict(sort=sort, fit_intercept=True, C=1.0))
+        for name, (n, d, K, sort) in SORTED_GRAM_SHAPES.items()
+    ]
+    for name, (n, d, K), options in shapes:
+        objective, shard, _, curvature = _shard(n, d, K, rng, **options)
+        raw = _raw_rows(shard)
+        full, single, single_raw = _median_seconds(
             [lambda: objective.hessian(shard, curvature),
-             lambda: objective.hessian(shard, curvature, single_precision=True)],
+             lambda: objective.hessian(shard, curvature, single_precision=True),
+             lambda: objective.hessian(raw, curvature, single_precision=True)],
             repeats,
         )
         H = objective.hessian(shard, curvature)
-        H32 = objective.hessian(shard, curvature, single_precision=True)
         scale = np.sqrt(np.abs(np.diag(H)))
-        error = np.max(np.abs(H32 - H) / np.outer(scale, scale))
-        print(f"{name:<48} {full * 1e3:>9.1f}ms {single * 1e3:>9.1f}ms {full / single:>8.2f}x {error:>31.1e}")
+        g = H @ rng.standard_normal(H.shape[0])  # in H's range, as a gradient is (softmax's H is singular)
+        # rcond 1e-6: float32 rounding makes the exact zeros of softmax's H
+        # (the intercepts' sum over classes) about 1e-7 of its largest
+        # eigenvalue, while the smallest penalised ones stay above 1e-5.
+        p = np.linalg.pinv(H, rcond=1e-6, hermitian=True) @ g
+        errors = []
+        for H32 in (objective.hessian(shard, curvature, single_precision=True),
+                    objective.hessian(raw, curvature, single_precision=True)):
+            errors.append(np.max(np.abs(H32 - H) / np.outer(scale, scale)))
+            errors.append(np.linalg.norm(np.linalg.pinv(H32, rcond=1e-6, hermitian=True) @ g - p) / np.linalg.norm(p))
+        entries = f"{errors[0]:.1e} / {errors[2]:.1e}"
+        directions = f"{errors[1]:.1e} / {errors[3]:.1e}"
+        print(f"{name:<48} {full * 1e3:>7.1f}ms {single * 1e3:>10.1f}ms {single_raw * 1e3:>7.1f}ms "
+              f"{full / single:>8.2f}x {single / single_raw:>11.2f}x {entries:>24} {directions:>23}")
 
 
 def line_search_batches(rng, repeats):
@@ -127,14 +172,17 @@ def line_search_batches(rng, repeats):
         print(f"{name:<48} {separate * 1e3:>9.1f}ms {fused * 1e3:>9.1f}ms {separate / fused:>8.2f}x {diff:>14.1e}")
 
 
+KERNELS = {"products": hessian_products, "hessians": explicit_hessians, "line-search": line_search_batches}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--kernels", default=",".join(KERNELS), help=f"comma-separated subset of {','.join(KERNELS)}")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
-    hessian_products(rng, args.repeats)
-    explicit_hessians(rng, args.repeats)
-    line_search_batches(rng, args.repeats)
+    for name in args.kernels.split(","):
+        KERNELS[name.strip()](rng, args.repeats)
 
 
 if __name__ == "__main__":

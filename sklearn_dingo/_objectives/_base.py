@@ -95,6 +95,30 @@ class ShardData:
         return self.xp.astype(self.X, self.xp.float32)
 
     @cached_property
+    def X_single_centred(self):
+        """Dense X in float32, each row block less its mean, made on first use and kept.
+
+        Returns ``(Xc, centres)``: ``centres[b]`` is the float64 mean of row
+        block b (blocks of ``_GRAM_BLOCK_ROWS`` rows) and ``Xc`` holds
+        ``X − centres[b]`` in float32. The explicit Hessian's float32 Gram
+        blocks read it (:meth:`LinearObjective.hessian`): rounding errors
+        then scale with the rows' spread within a block instead of their
+        size, which matters when a block's rows are alike (rows sorted by a
+        feature), where the Gram block is nearly rank-deficient and float32
+        products of the raw rows lose the small curvature in between.
+        """
+        xp, X = self.xp, self.X
+        starts = range(0, X.shape[0], _GRAM_BLOCK_ROWS)
+        centres = [xp.mean(X[start : start + _GRAM_BLOCK_ROWS, :], axis=0) for start in starts]
+        pieces = [
+            xp.astype(X[start : start + _GRAM_BLOCK_ROWS, :] - c[None, :], xp.float32)
+            for start, c in zip(starts, centres)
+        ]
+        if not pieces:
+            return xp.astype(X, xp.float32), xp.zeros((0, X.shape[1]), dtype=X.dtype)
+        return xp.concat(pieces, axis=0), xp.stack(centres, axis=0)
+
+    @cached_property
     def fits_single_precision(self):
         """Whether X is dense with every ``|x| <= 1e12``, so float32 products cannot overflow.
 
@@ -412,11 +436,13 @@ class LinearObjective(ABC):
             Curvature at the point, from :meth:`curvature`.
         single_precision : bool, default=False
             Dense shards only: each row block's Gram product is made in
-            float32 from :attr:`ShardData.X_single` (half the memory traffic,
-            twice the BLAS speed) and accumulated in the shard's precision.
-            Each entry then carries a rounding error of about 1e-7 relative
-            to ``sqrt(H_ii H_jj)``, whatever the column scales, far below how
-            much the shards' Hessians differ from one another.
+            float32 from its rows less their mean
+            (:attr:`ShardData.X_single_centred`: half the memory traffic,
+            twice the BLAS speed), the mean's part added back and everything
+            accumulated in the shard's precision. Each entry then carries a
+            rounding error of about 1e-7 relative to ``sqrt(H_ii H_jj)``,
+            whatever the column scales or the order of the rows, far below
+            how much the shards' Hessians differ from one another.
 
         Returns
         -------
@@ -457,17 +483,27 @@ class LinearObjective(ABC):
             gram = sign * (A.T @ A).toarray()
             col = a @ X if self.fit_intercept else None
         else:
+            centres = None
             if single_precision and X.dtype != xp.float32:
-                X, root = shard.X_single, xp.astype(root, xp.float32)
+                (X, centres), root = shard.X_single_centred, xp.astype(root, xp.float32)
             n, d = X.shape
             gram = xp.zeros((d, d), dtype=a.dtype)
             col = xp.zeros(d, dtype=a.dtype)
-            for start in range(0, n, _GRAM_BLOCK_ROWS):
+            for b, start in enumerate(range(0, n, _GRAM_BLOCK_ROWS)):
                 rows = slice(start, min(start + _GRAM_BLOCK_ROWS, n))
                 A = X[rows, :] * root[rows, None]
-                gram += _as_dtype(xp, A.T @ A, a.dtype)
-                col += _as_dtype(xp, root[rows] @ A, a.dtype)
+                block_gram = _as_dtype(xp, A.T @ A, a.dtype)
+                block_col = _as_dtype(xp, root[rows] @ A, a.dtype)
                 del A  # one weighted block alive at a time, not two
+                if centres is not None:
+                    # Σ|a| x xᵀ from rows r = x − c: Σ|a| r rᵀ + s cᵀ + c sᵀ + S c cᵀ,
+                    # s = Σ|a| r; only the first term carries float32 rounding.
+                    c, S = centres[b], xp.sum(xp.abs(a[rows]))
+                    cross = c[:, None] * block_col[None, :]
+                    block_gram = block_gram + (cross + cross.T) + S * (c[:, None] * c[None, :])  # exactly symmetric
+                    block_col = block_col + S * c
+                gram += block_gram
+                col += block_col
             gram, col = sign * gram, sign * col
         if self.fit_intercept:
             total = xp.sum(a)
