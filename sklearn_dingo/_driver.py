@@ -230,7 +230,10 @@ def dingo(backend, objective, config, w0=None, callback=None):
     record(0, 0, 0.0, 0.0, math.nan)
     secants = SecantPairs(config.secant_memory)
     disagreement = math.nan
-    correcting = False  # once the shards are seen to disagree (and stay unmixed), directions are corrected
+    # Once unmixed shards are seen to disagree, directions are corrected. Mixed
+    # shards never are: they differ as random samples do, and their spread
+    # and a slow step say nothing more (ALGORITHM.md §7).
+    correcting = False
     pending_step = 0.0  # the accepted step the shards take at the start of round A
     iteration = 0
     while True:
@@ -316,7 +319,7 @@ def dingo(backend, objective, config, w0=None, callback=None):
         iteration += 1
         pending_step = step
 
-        if not correcting and shards_disagree(spread, contraction):
+        if not (correcting or backend.rows_mixed) and shards_disagree(spread, contraction):
             # Mix the rows if rebalance allows and the move pays; otherwise correct the directions.
             seconds_per_round = (time.perf_counter() - first_iteration[0]) / max(backend.rounds - first_iteration[1], 1)
             remaining = remaining_fraction(float(np.linalg.norm(g)), rows[0]["grad_norm"], config.tol)

@@ -26,7 +26,10 @@ did within one to three iterations.
 
 Then the driver either mixes the rows (every shard takes every m-th row of
 the whole input), which brings δ to the random level, or corrects its
-directions (:mod:`._secant`). Mixing is free for dense data in memory, a
+directions (:mod:`._secant`). Mixed shards are never corrected: their
+spread is sampling noise amplified in near-singular directions, and the
+first step after a move starts from a poor point, where even agreeing shards
+shrink ‖g‖ slowly. Mixing is free for dense data in memory, a
 copy for sparse data in memory, and a move of about ``(1 − 1/workers)·X``
 between Dask workers: ``rebalance="auto"`` mixes when the move costs less
 time than the extra rounds that disagreeing shards take, at the seconds a

@@ -390,9 +390,10 @@ def test_mix_rows_gives_every_mth_row(client, sparse):
         before = list(backend._shard_addresses)
         rounds = backend.rounds
         cost = backend.mixing_cost()
+        assert not backend.rows_mixed
         assert backend.mix_rows() == cost.nbytes == backend.bytes_moved
         assert backend.rounds == rounds + cost.rounds == rounds + 2
-        assert backend.mixing_cost() is None
+        assert backend.mixing_cost() is None and backend.rows_mixed
         assert backend._shard_addresses == before  # every worker keeps its number of shards
         shards = client.gather(backend.shards)
         dense_X = X.toarray() if sparse else X
@@ -432,7 +433,10 @@ def test_mixed_shards_survive_a_lost_worker(client):
 def test_shards_from_numpy_are_never_mixed_again(client):
     X, Y, s, _ = make_problem("binary")
     with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=True)) as backend:
-        assert backend.mixing_cost() is None
+        assert backend.mixing_cost() is None and backend.rows_mixed
+    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=False)) as backend:
+        assert not backend.rows_mixed
+    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=True)) as backend:
         shards = client.gather(backend.shards)
         for j, shard in enumerate(shards):
             np.testing.assert_array_equal(shard.X, X[j::3])

@@ -382,6 +382,27 @@ def test_corrected_iterations_cost_one_vector_each_way_and_no_round():
     assert np.all(np.diff(h["grad_norm"]) < 0)
 
 
+class MixedRowsBackend(LocalBackend):
+    """Shards the backend declares mixed (as rows split every m-th row, or moved, would be)."""
+
+    def __init__(self, shards):
+        super().__init__(shards)
+        self.rows_mixed = True
+
+
+def test_mixed_shards_are_never_corrected():
+    # The same disagreeing shards: corrected when unmixed, plain DINGO
+    # (cases 1-3 only, the same iterates as secant_memory=0) when declared mixed.
+    X, y, s, bounds, objective = label_sorted_binary()
+    config = DingoConfig(tol=1e-8, max_iter=100)
+    unmixed, _ = run(X, y, s, bounds, objective, config)
+    mixed, _ = run(X, y, s, bounds, objective, config, backend_cls=MixedRowsBackend)
+    plain, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-8, max_iter=100, secant_memory=0))
+    assert 4 in unmixed.history["case"]
+    assert 4 not in mixed.history["case"]
+    np.testing.assert_array_equal(mixed.history["grad_norm"], plain.history["grad_norm"])
+
+
 @pytest.mark.parametrize("seed, n_shards", [(3, 4), (0, 8)])
 def test_correction_takes_far_fewer_rounds_on_disagreeing_shards(seed, n_shards):
     """Rows sorted by an informative feature: plain DINGO crawls, the corrected one does not.

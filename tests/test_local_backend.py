@@ -129,6 +129,7 @@ def test_from_arrays_dense(data, rebalance):
         bounds = even_row_bounds(X.shape[0], 4)
         contiguous = [X[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
         expected = [X[j::4] for j in range(4)] if rebalance is not False else contiguous
+        assert backend.rows_mixed is (rebalance is not False)
         for shard, rows in zip(backend.shards, expected):
             assert np.shares_memory(shard.X, X)
             np.testing.assert_array_equal(shard.X, rows)
@@ -153,13 +154,14 @@ def test_csr_mixes_on_request(data, rebalance):
     s[1::3] = 0.0  # a mixed shard of zero weight is dropped
     with LocalBackend.from_arrays(Xs, Y, s, 3, rebalance=rebalance) as backend:
         assert all(np.shares_memory(shard.X.data, Xs.data) for shard in backend.shards)  # views first
+        assert not backend.rows_mixed
         cost = backend.mixing_cost()
         nbytes = Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes
         assert cost.nbytes == nbytes and cost.rounds == 0 and cost.seconds > 0
         rounds = backend.rounds
         assert backend.mix_rows() == nbytes
         assert backend.bytes_moved == nbytes and backend.rounds == rounds
-        assert backend.mixing_cost() is None
+        assert backend.mixing_cost() is None and backend.rows_mixed
         assert backend.n_shards == 2
         for shard, j in zip(backend.shards, (0, 2)):
             np.testing.assert_array_equal(shard.X.toarray(), dense[j::3])

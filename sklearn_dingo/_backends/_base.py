@@ -55,6 +55,10 @@ class ShardBackend(ABC):
         Bytes of data rows moved (or copied) by :meth:`mix_rows`.
     move_seconds : float
         Time spent mixing rows.
+    rows_mixed : bool
+        Whether every shard holds every m-th row of the whole input (split
+        that way, or after :meth:`mix_rows`): the shards then differ only as
+        random samples do.
     """
 
     def __init__(self, weight_sums):
@@ -64,6 +68,7 @@ class ShardBackend(ABC):
         self.bytes_up = 0
         self.bytes_moved = 0
         self.move_seconds = 0.0
+        self.rows_mixed = False
 
     def _set_weights(self, weight_sums):
         weight_sums = np.asarray(weight_sums, dtype=np.float64)
@@ -158,6 +163,7 @@ class ShardBackend(ABC):
         self.bytes_moved += int(nbytes)
         self.rounds += int(rounds)
         self.move_seconds += float(seconds)
+        self.rows_mixed = True
 
     @abstractmethod
     def _map(self, name, func, handles, payload, static):

@@ -221,7 +221,9 @@ class DaskBackend(ShardBackend):
                 j = len(shards)
                 block = (take_rows(X, selection), Y[selection, ...], s)
                 shards.append(_submit_shard(client, block, f"{j}-{token}", slots[j % len(slots)]))
-        return cls._from_submitted(client, shards)
+        backend = cls._from_submitted(client, shards)
+        backend.rows_mixed = len(rows) > 1 and all(s.step == len(rows) for s in rows)  # row_slices(mixed=True)
+        return backend
 
     @classmethod
     def from_dask_arrays(cls, client, X, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):

@@ -169,7 +169,9 @@ class LocalBackend(ShardBackend):
         mixed = rebalance is not False and not sp.issparse(X)
         shards = split_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=mixed))
         mixable = sp.issparse(X) and rebalance is not False and n_shards > 1
-        return cls(shards, mixable_from=(X, Y, sample_weight, n_shards) if mixable else None)
+        backend = cls(shards, mixable_from=(X, Y, sample_weight, n_shards) if mixable else None)
+        backend.rows_mixed = mixed and n_shards > 1
+        return backend
 
     def mixing_cost(self):
         if self._mixable_from is None:
