@@ -127,6 +127,10 @@ def parse_args(argv=None):
     parser.add_argument("--shards", default="2,4,8", help="comma-separated shard (and chunk) counts")
     parser.add_argument("--layouts", default=",".join(LAYOUTS), help=f"comma-separated subset of {','.join(LAYOUTS)}")
     parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of in-process,cluster")
+    parser.add_argument(
+        "--variants", default=",".join(map(str, VARIANTS)),
+        help="comma-separated subset of DINGO's variants: auto,True,False,plain",
+    )
     parser.add_argument("--out", default=str(HERE / "results"), help="output directory")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per fit (default 3; quick: 1)")
     parser.add_argument("--repeat-below", type=float, default=15.0, help="repeat only fits faster than this (s)")
@@ -143,6 +147,8 @@ def parse_args(argv=None):
     args.layouts = listed(args.layouts, LAYOUTS, "layouts")
     args.settings = listed(args.settings, SETTINGS, "settings")
     args.shards = [int(s) for s in args.shards.split(",") if s.strip()]
+    by_name = {str(v): v for v in VARIANTS}
+    args.variants = [by_name[name] for name in listed(args.variants, list(by_name), "variants")]
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
     return args
@@ -156,6 +162,7 @@ def command_text(args):
         ("--shards", args.shards, [2, 4, 8]),
         ("--layouts", args.layouts, list(LAYOUTS)),
         ("--settings", args.settings, list(SETTINGS)),
+        ("--variants", args.variants, list(VARIANTS)),
     ):
         if value != default:
             command += f" {option} {','.join(map(str, value))}"
@@ -351,11 +358,11 @@ def run_problem(key, args, ctx, client, checks):
         rows.append(measure(SklearnLbfgs(), laid, None, ctx, judge, shards=None))
         if "in-process" in args.settings:
             for shards in args.shards:
-                rows += [measure(Dingo("in-process", r, shards), laid, None, ctx, judge, shards) for r in VARIANTS]
+                rows += [measure(Dingo("in-process", r, shards), laid, None, ctx, judge, shards) for r in args.variants]
         if "cluster" in args.settings:
             for shards in args.shards:
                 data = ClusterData(client, laid, n_chunks=shards)
-                rows += [measure(Dingo("cluster", r, shards), laid, data, ctx, judge, shards) for r in VARIANTS]
+                rows += [measure(Dingo("cluster", r, shards), laid, data, ctx, judge, shards) for r in args.variants]
                 if problem.binary:
                     rows.append(measure(DaskMLLbfgs(), laid, data, ctx, judge, shards))
                 data.release()
