@@ -490,7 +490,9 @@ class DingoLogisticRegression(_BaseDingoClassifier):
         rounds expected. ``False``: rows never move (privacy, federated
         data, a slow link); the directions are then corrected with the
         curvature of past steps when the shards disagree (``case`` 4 in
-        :attr:`history_`), which keeps the rounds bounded.
+        :attr:`history_`), which keeps the rounds bounded. So are they when
+        ``"auto"`` finds that moving does not pay; shards of mixed rows are
+        never corrected.
     backend : {"auto", "local", "dask"}, default="auto"
         ``"local"`` runs in-process; ``"dask"`` on the active Dask client;
         ``"auto"`` picks Dask for Dask inputs, local otherwise.
