@@ -496,8 +496,8 @@ class LinearObjective(ABC):
                 block_col = _as_dtype(xp, root[rows] @ A, a.dtype)
                 del A  # one weighted block alive at a time, not two
                 if centres is not None:
-                    # Σ|a| x xᵀ from rows r = x − c: Σ|a| r rᵀ + s cᵀ + c sᵀ + S c cᵀ,
-                    # s = Σ|a| r; only the first term carries float32 rounding.
+                    # Σ|a| x xᵀ from rows r = x − c: Σ|a| r rᵀ + s cᵀ + c sᵀ + S c cᵀ with
+                    # s = Σ|a| r; float32 rounding then scales with r, not with x.
                     c, S = centres[b], xp.sum(xp.abs(a[rows]))
                     cross = c[:, None] * block_col[None, :]
                     block_gram = block_gram + (cross + cross.T) + S * (c[:, None] * c[None, :])  # exactly symmetric
