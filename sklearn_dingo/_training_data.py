@@ -9,9 +9,10 @@ kind answers in its own way:
   array API arrays, validated here; shards are row views in this process
   (or blocks sent to the active Dask client with ``backend="dask"``);
 - :class:`DaskTrainingData`: Dask arrays and dataframes, summarised on the
-  cluster where they live (:mod:`._backends._dask_collections`, :mod:`._backends._dask_layout`); shards are
-  built from their row chunks on the workers, or, with no distributed
-  client, from the chunks computed into this process.
+  cluster where they live (:mod:`._backends._dask_collections`); shards are
+  built from their row chunks (:mod:`._backends._dask_layout`) on the
+  workers, or, with no distributed client, from the chunks computed into
+  this process.
 
 The shards are built for an objective (its encoding of the targets) and the
 class weights, so that one training-data object can serve several fits.
