@@ -19,6 +19,7 @@ from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConf
 from ._training_data import REBALANCE_OPTIONS, training_data
 from ._validation import (
     check_choice,
+    check_int_at_least,
     check_positive_int,
     check_positive_real,
     input_namespace,
@@ -104,12 +105,7 @@ class _BaseDingoClassifier(ClassifierMixin, BaseEstimator):
         check_positive_real("subproblem_tol", self.subproblem_tol)
         check_positive_int("subproblem_max_iter", self.subproblem_max_iter)
         check_choice("hessian_precision", self.hessian_precision, HESSIAN_PRECISIONS)
-        if not isinstance(self.secant_memory, numbers.Integral) or isinstance(self.secant_memory, bool) or (
-            self.secant_memory < 0
-        ):
-            raise ValueError(
-                f"The 'secant_memory' parameter must be an int >= 0. Got {self.secant_memory!r} instead."
-            )
+        check_int_at_least("secant_memory", self.secant_memory, 0)
         check_positive_int("n_shards", self.n_shards, allow_none=True)
         check_choice("rebalance", self.rebalance, REBALANCE_OPTIONS)
         check_choice("backend", self.backend, BACKENDS)

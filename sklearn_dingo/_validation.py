@@ -16,6 +16,7 @@ from ._array_api import get_namespace
 
 __all__ = [
     "check_choice",
+    "check_int_at_least",
     "check_positive_int",
     "check_positive_real",
     "check_sample_weight",
@@ -40,10 +41,15 @@ def check_positive_real(name, value, *, allow_inf=False, allow_none=False):
 
 def check_positive_int(name, value, *, allow_none=False):
     """A positive integer (not bool), as int."""
+    return check_int_at_least(name, value, 1, allow_none=allow_none)
+
+
+def check_int_at_least(name, value, minimum, *, allow_none=False):
+    """An integer (not bool) of at least ``minimum``, as int."""
     if value is None and allow_none:
         return None
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        accepted = "an int >= 1" + (" or None" if allow_none else "")
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        accepted = f"an int >= {minimum}" + (" or None" if allow_none else "")
         raise ValueError(f"The '{name}' parameter must be {accepted}. Got {value!r} instead.")
     return int(value)
 

@@ -8,6 +8,7 @@ see ALGORITHM.md §6) also says what mixing them would cost, and mixes them
 when the driver asks.
 """
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -47,6 +48,8 @@ class ShardBackend(ABC):
 
     Attributes
     ----------
+    weight_sums : ndarray of shape (m,)
+        ``S_j`` of each shard; their sum is the objective's ``total_weight``.
     weights : ndarray of shape (m,)
         π_j = S_j / S of each shard (shards of zero weight are never built).
     rounds, bytes_down, bytes_up : int
@@ -71,8 +74,8 @@ class ShardBackend(ABC):
         self.rows_mixed = False
 
     def _set_weights(self, weight_sums):
-        weight_sums = np.asarray(weight_sums, dtype=np.float64)
-        self.weights = weight_sums / weight_sums.sum()
+        self.weight_sums = np.asarray(weight_sums, dtype=np.float64)
+        self.weights = self.weight_sums / self.weight_sums.sum()
 
     @property
     def n_shards(self):
@@ -140,6 +143,10 @@ class ShardBackend(ABC):
     def mixing_cost(self):
         """What :meth:`mix_rows` would cost, or None when these shards cannot be mixed.
 
+        A backend that returns a cost also implements ``_mix_rows()``, which
+        replaces the shards by mixed ones and returns their weight sums
+        ``S_j``; :meth:`mix_rows` does the rest.
+
         Returns
         -------
         MixingCost or None
@@ -156,14 +163,24 @@ class ShardBackend(ABC):
         -------
         int
             Bytes moved.
-        """
-        raise NotImplementedError(f"{type(self).__name__} cannot mix its shards.")
 
-    def _record_move(self, nbytes, *, rounds, seconds):
-        self.bytes_moved += int(nbytes)
-        self.rounds += int(rounds)
-        self.move_seconds += float(seconds)
+        Raises
+        ------
+        RuntimeError
+            If the shards cannot be mixed (:meth:`mixing_cost` is None).
+        """
+        cost = self.mixing_cost()
+        if cost is None:
+            raise RuntimeError(
+                f"these shards cannot be mixed ({type(self).__name__}: already mixed, one shard, or closed)."
+            )
+        start = time.perf_counter()
+        self._set_weights(self._mix_rows())
+        self.bytes_moved += int(cost.nbytes)
+        self.rounds += int(cost.rounds)
+        self.move_seconds += time.perf_counter() - start
         self.rows_mixed = True
+        return cost.nbytes
 
     @abstractmethod
     def _map(self, name, func, handles, payload, static):

@@ -56,7 +56,6 @@ copy, for the whole fit) and the broadcast payloads of every past round
 (about ``rounds × m × D × 8`` bytes), all released by :meth:`close`.
 """
 
-import time
 import uuid
 import warnings
 
@@ -131,8 +130,6 @@ class DaskBackend(ShardBackend):
 
     Attributes
     ----------
-    weight_sums : ndarray of shape (m,)
-        ``S_j`` of each shard; their sum is the objective's ``total_weight``.
     token : str
         Suffix of every task key of this fit (unique per backend).
     reply_nbytes : list of int
@@ -145,7 +142,6 @@ class DaskBackend(ShardBackend):
         if len(shards) != len(self.weights):
             raise ValueError(f"got {len(shards)} shards but {len(self.weights)} weight sums.")
         self.client = client
-        self.weight_sums = np.asarray(weight_sums, dtype=np.float64)
         self.shards = list(shards)
         self.token = uuid.uuid4().hex[:12]
         self.reply_nbytes = []
@@ -160,7 +156,7 @@ class DaskBackend(ShardBackend):
         self._shard_rows = None
         self._shard_nbytes = None
         self._nthreads = {}
-        self._mixable = False
+        self._mixable = False  # only shards built from chunks where they live (from_chunks) can be mixed
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -301,7 +297,7 @@ class DaskBackend(ShardBackend):
 
         shards = submit_placed(client, submit, list(workers), threads or {})
         backend = cls._from_submitted(client, shards, expected_rows=rows)
-        backend._mixable = backend.n_shards > 1
+        backend._mixable = True
         return backend
 
     @classmethod
@@ -358,7 +354,7 @@ class DaskBackend(ShardBackend):
         adds two rounds: the instruction to move, and the gather of the new
         shards' summaries.
         """
-        if not self._mixable or self._closed:
+        if not self._mixable or self.rows_mixed or self.n_shards < 2 or self._closed:
             return None
         incoming = {}
         for (i, j), (_, count) in self._piece_rows().items():
@@ -373,7 +369,7 @@ class DaskBackend(ShardBackend):
             nbytes=int(sum(incoming.values())), seconds=max(incoming.values()) / bandwidth, rounds=2
         )
 
-    def mix_rows(self):
+    def _mix_rows(self):
         """Redistribute rows once so that mixed shard j holds every m-th row of the input.
 
         An all-to-all between the workers that hold the shards: shard i is cut
@@ -383,16 +379,13 @@ class DaskBackend(ShardBackend):
         shards as before. The new shards are tasks of the old ones, which
         stay recomputable from their own lineage: a worker lost during or
         after the move is rebuilt by Dask and the fit gives the same model.
+        (:meth:`mix_rows` counts the move: :meth:`mixing_cost`'s bytes.)
 
         Returns
         -------
-        int
-            Bytes that crossed between workers.
+        list of float
+            ``S_j`` of the mixed shards.
         """
-        cost = self.mixing_cost()
-        if cost is None:
-            raise RuntimeError("these shards cannot be mixed (already mixed, one shard, or closed).")
-        start = time.perf_counter()
         m, token = self.n_shards, uuid.uuid4().hex[:12]
         piece_rows = self._piece_rows()
         order = sorted(piece_rows)  # (i, j) pairs
@@ -420,12 +413,8 @@ class DaskBackend(ShardBackend):
             raise RuntimeError("mixing the rows lost their weights.")
         self._release_futures()
         self.shards = [mixed[j] for j in kept]
-        self._set_weights([summaries[j].weight_sum for j in kept])
-        self.weight_sums = np.asarray([summaries[j].weight_sum for j in kept])
         self._adopt([summaries[j] for j in kept])
-        self._mixable = False
-        self._record_move(cost.nbytes, rounds=cost.rounds, seconds=time.perf_counter() - start)
-        return cost.nbytes
+        return [summaries[j].weight_sum for j in kept]
 
     # -- rounds ------------------------------------------------------------------
     def _unique_name(self, name):

@@ -221,10 +221,11 @@ def _inspect_block(X_block):
     values = X_block.data if sp.issparse(X_block) else X_block
     xp = get_namespace(values)
     problem = None
-    if bool(xp.any(xp.isnan(values))):
-        problem = "Input X contains NaN."
-    elif not bool(xp.all(xp.isfinite(values))):
-        problem = "Input X contains infinity or a value too large for dtype('float64')."
+    if not bool(xp.all(xp.isfinite(values))):  # one pass over a clean block; the second only names the fault
+        if bool(xp.any(xp.isnan(values))):
+            problem = "Input X contains NaN."
+        else:
+            problem = "Input X contains infinity or a value too large for dtype('float64')."
     try:
         from distributed import get_worker
 

@@ -12,7 +12,6 @@ the driver decides that it pays.
 """
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import scipy.sparse as sp
@@ -73,10 +72,10 @@ def row_slices(n_samples, n_shards, *, mixed):
     ``mixed``: shard j takes rows ``j, j + m, j + 2m, …`` (spread over the
     whole input); otherwise contiguous blocks in the order given.
     """
-    bounds = even_row_bounds(n_samples, n_shards)
+    bounds = even_row_bounds(n_samples, n_shards)  # also checks n_shards
     if mixed:
         return [slice(j, n_samples, n_shards) for j in range(n_shards)]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    return bounds_to_slices(bounds)
 
 
 def bounds_to_slices(bounds):
@@ -180,18 +179,12 @@ class LocalBackend(ShardBackend):
         nbytes = int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
         return MixingCost(nbytes=nbytes, seconds=nbytes / HOST_COPY_BYTES_PER_SECOND, rounds=0)
 
-    def mix_rows(self):
-        """Rebuild the shards from every m-th row (a copy of the CSR rows); returns bytes copied."""
-        cost = self.mixing_cost()
-        if cost is None:
-            raise RuntimeError("these shards cannot be mixed.")
+    def _mix_rows(self):
+        """Rebuild the shards from every m-th row: a copy of the CSR rows."""
         X, Y, sample_weight, n_shards = self._mixable_from
-        start = time.perf_counter()
         self.shards = split_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=True))
         self._mixable_from = None
-        self._set_weights([s.weight_sum for s in self.shards])
-        self._record_move(cost.nbytes, rounds=0, seconds=time.perf_counter() - start)
-        return cost.nbytes
+        return [s.weight_sum for s in self.shards]
 
     def _map(self, name, func, handles, payload, static):
         states = [None] * len(self.shards) if handles is None else [state for _, state in handles]
