@@ -53,6 +53,8 @@ HISTORY_COLUMNS = (
     "step_size",
     "direction_norm",
     "direction_spread",
+    "descent_ratio",
+    "line_search_trials",
     "loss",
     "grad_norm",
     "time",
@@ -75,6 +77,7 @@ class StopReason(str, enum.Enum):
         "no direction passed the descent test <p, Hg> <= -theta |g|^2 "
         "(rounding dominates the local solves at this point)"
     )
+    CALLBACK = "a callback requested to stop"
 
     def __str__(self):
         return self.value
@@ -184,7 +187,9 @@ def dingo(backend, objective, config, w0=None, callback=None):
         Starting point; None is zero (no broadcast needed).
     callback : callable or None
         Called as ``callback(record)`` after every iteration with that
-        iteration's history row (a dict).
+        iteration's history row (a dict), and the point reached under the
+        key ``"w"``. A true return value stops the run
+        (:attr:`StopReason.CALLBACK`).
 
     Returns
     -------
@@ -201,14 +206,15 @@ def dingo(backend, objective, config, w0=None, callback=None):
         w = np.zeros(objective.n_params)
         handles = backend.map("initial", _shard.initial_round, None, objective=objective)
     else:
-        w = np.asarray(w0, dtype=np.float64).copy()
+        # A start outside the identifiable subspace only costs penalty (ALGORITHM.md §1).
+        w = objective.identifiable(np, np.asarray(w0, dtype=np.float64))
         handles = backend.map("initial", _shard.initial_round, None, w, objective=objective)
     loss, g = backend.reduce(handles)
-    loss = float(loss)
+    loss, g = float(loss), objective.identifiable(np, g)
 
     rows = []
 
-    def record(iteration, case, step, direction_norm, spread):
+    def record(iteration, case, step, direction_norm, spread, descent_ratio=math.nan, trials=0):
         row = dict(
             iteration=iteration,
             rounds=backend.rounds,
@@ -219,6 +225,8 @@ def dingo(backend, objective, config, w0=None, callback=None):
             step_size=step,
             direction_norm=direction_norm,
             direction_spread=spread,
+            descent_ratio=descent_ratio,
+            line_search_trials=trials,
             loss=loss,
             grad_norm=float(np.linalg.norm(g)),
             time=time.perf_counter() - start_time,
@@ -260,6 +268,9 @@ def dingo(backend, objective, config, w0=None, callback=None):
             f"A-{iteration}", _shard.round_a, handles, *payload, objective=objective, subproblem=subproblem
         )
         products, spread = backend.reduce_with_spread(handles, 1)
+        # Rounding (float32 Hessians above all) leaks into the directions the
+        # model cannot identify; the pseudo-inverse would amplify it there.
+        products = [objective.identifiable(np, product) for product in products]
         Hg, u, v = products[:3]
         spread = direction_spread(spread, u)
         if iteration == 0:
@@ -284,6 +295,7 @@ def dingo(backend, objective, config, w0=None, callback=None):
                     f"B-{iteration}", _shard.round_case3, handles, Hg, theta=CASE3_AIM * config.theta
                 )
                 (p,) = backend.reduce(handles)
+                p = objective.identifiable(np, p)
         if not np.all(np.isfinite(p)):
             reason = StopReason.NON_FINITE
             break
@@ -306,7 +318,8 @@ def dingo(backend, objective, config, w0=None, callback=None):
             alphas_tried = _shard.step_sizes(first, config.line_search_batch, config.max_steps)
             k = first_accepted(np.sum(grads * grads, axis=1), alphas_tried, grad_norm2, slope, config.rho)
             if k is not None:
-                accepted = (alphas_tried[k], float(losses[k]), grads[k])
+                accepted = (alphas_tried[k], float(losses[k]), objective.identifiable(np, grads[k]))
+                trials = first + k + 1
             first += len(alphas_tried)
         if accepted is None:
             reason = StopReason.LINE_SEARCH_FAILED
@@ -332,9 +345,10 @@ def dingo(backend, objective, config, w0=None, callback=None):
             else:
                 correcting = True
 
-        row = record(iteration, case, step, float(np.linalg.norm(p)), spread)
-        if callback is not None:
-            callback(row)
+        row = record(iteration, case, step, float(np.linalg.norm(p)), spread, slope / threshold, trials)
+        if callback is not None and callback({**row, "w": w}):
+            reason = StopReason.CALLBACK
+            break
 
     history = {name: np.asarray([row[name] for row in rows]) for name in HISTORY_COLUMNS}
     return DingoResult(

@@ -254,8 +254,16 @@ def make_solver(objective, shard, curvature, config):
     """The sub-problem solver of ``shard`` at the point whose curvature is given."""
     method = choose_method(objective, shard, config)
     single = config.single_precision(shard, method)
+    # Both paths see H_j on the subspace the model identifies (exact in exact
+    # arithmetic): its null space then stays null in any precision.
     if method == "exact":
         H = objective.hessian(shard, curvature, single_precision=single)
-        return ExactSolver(H, config.phi, config.rcond)
+        return ExactSolver(objective.identifiable_hessian(H), config.phi, config.rcond)
+    xp = shard.xp
     hessp = objective.hessian_operator(shard, curvature, single_precision=single)
-    return KrylovSolver(hessp, config.phi, config.rtol, config.max_iter)
+    return KrylovSolver(
+        lambda v: objective.identifiable(xp, hessp(objective.identifiable(xp, v))),
+        config.phi,
+        config.rtol,
+        config.max_iter,
+    )

@@ -505,15 +505,25 @@ def test_stop_stationary_saturated_margins():
     assert result.rounds == 4  # broadcast w0, initial reduce, round trip A
 
 
+def test_callback_asking_to_stop_ends_the_run(small_softmax):
+    X, y, s, bounds, objective = small_softmax
+    full, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-10))
+    assert full.n_iter > 2
+    result, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-10), callback=lambda row: row["iteration"] == 2)
+    assert result.n_iter == 2 and result.stop_reason is StopReason.CALLBACK and not result.converged
+    assert result.history["grad_norm"][-1] == full.history["grad_norm"][2]
+
+
 def test_callback_receives_every_history_row(small_softmax):
     X, y, s, bounds, objective = small_softmax
     rows = []
     result, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-8), callback=rows.append)
     assert len(rows) == result.n_iter
     for t, row in enumerate(rows, start=1):
-        assert set(row) == set(HISTORY_COLUMNS)
+        assert set(row) == set(HISTORY_COLUMNS) | {"w"}
         for name in HISTORY_COLUMNS:
-            assert row[name] == result.history[name][t]
+            assert row[name] == result.history[name][t] or (math.isnan(row[name]) and math.isnan(result.history[name][t]))
+    np.testing.assert_array_equal(rows[-1]["w"], result.w)
     assert result.history["grad_norm"][-1] == result.grad_norm
     assert result.history["loss"][-1] == result.loss
     np.testing.assert_array_equal(result.history["iteration"], np.arange(result.n_iter + 1))

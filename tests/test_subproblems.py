@@ -200,15 +200,23 @@ def _softmax_shard(n, d, K, seed=0):
     return obj, shard, curvature
 
 
+def _centring(obj):
+    """P = I ⊗ (I_K − 11ᵀ/K): centres each row of the parameter matrix across classes."""
+    K = obj.n_outputs
+    return np.kron(np.eye(obj.n_rows), np.eye(K) - np.ones((K, K)) / K)
+
+
 def test_auto_picks_exact_for_small_D():
     obj, shard, curvature = _softmax_shard(200, 5, 3)  # D = 15
     config = SubproblemConfig(method="auto")
     assert choose_method(obj, shard, config) == "exact"
     solver = make_solver(obj, shard, curvature, config)
     assert isinstance(solver, ExactSolver)
-    np.testing.assert_allclose(
-        solver.eigenvalues, np.linalg.eigvalsh(obj.hessian(shard, curvature)), rtol=1e-10, atol=1e-14
-    )
+    # The solver sees H on the parameters centred across classes (the softmax
+    # model's identifiable subspace): P H P.
+    P = _centring(obj)
+    H = obj.hessian(shard, curvature)
+    np.testing.assert_allclose(solver.eigenvalues, np.linalg.eigvalsh(P @ H @ P), rtol=1e-10, atol=1e-14)
 
 
 def test_auto_picks_krylov_for_large_D_and_few_rows():
@@ -221,7 +229,9 @@ def test_auto_picks_krylov_for_large_D_and_few_rows():
     v = np.random.default_rng(1).normal(size=obj.n_params)
     # 5,000 entries: too few for "auto" to make float32 products
     assert not config.single_precision(shard, "krylov")
-    np.testing.assert_allclose(solver.hess_vec(v), obj.hessp(shard, curvature, v), rtol=1e-12)
+    # H on the centred parameters, P H P (see test_auto_picks_exact_for_small_D)
+    P = _centring(obj)
+    np.testing.assert_allclose(solver.hess_vec(v), P @ obj.hessp(shard, curvature, P @ v), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -239,7 +249,8 @@ def test_hessian_precision_rule(method, precision, rtol, min_entries, single, mo
     config = SubproblemConfig(method=method, rtol=rtol, hessian_precision=precision)
     assert config.single_precision(shard, method) is single
     v = np.random.default_rng(2).normal(size=obj.n_params)
-    exact_product = obj.hessp(shard, curvature, v)
+    P = _centring(obj)  # the solvers see H on the centred parameters
+    exact_product = P @ obj.hessp(shard, curvature, P @ v)
     Hv = make_solver(obj, shard, curvature, config).hess_vec(v)
     error = np.linalg.norm(Hv - exact_product) / np.linalg.norm(exact_product)
     assert bool(error > 1e-12) == single

@@ -194,6 +194,21 @@ class LinearObjective(ABC):
         """Flat ``(..., D)`` vector(s) as ``(..., d + fit_intercept, K)`` matrices."""
         return xp.reshape(w, (*w.shape[:-1], self.n_rows, self.n_outputs))
 
+    def identifiable(self, xp, w):
+        """``w`` (or each row of a batch) in the subspace the model identifies.
+
+        Every point, gradient and Hessian product of a fit started there
+        stays in it in exact arithmetic, and the minimiser lies in it; the
+        projection only removes rounding. The default is the whole space;
+        a family whose parametrisation has a null space (softmax) removes it.
+        """
+        return w
+
+    def identifiable_hessian(self, H):
+        """``P H P`` for the projection P of :meth:`identifiable`: H on that subspace."""
+        xp = get_namespace(H)
+        return self.identifiable(xp, self.identifiable(xp, H).T).T
+
     def _penalised(self, xp, w):
         """``λ w_pen`` in flat layout (intercept entries zero)."""
         if self.penalty == 0.0:

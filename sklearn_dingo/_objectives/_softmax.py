@@ -15,10 +15,15 @@ class MultinomialSoftmax(LinearObjective):
         (∂²ℓ/∂η²) z        = P ⊙ z − P ⟨P, z⟩
         ∂²ℓ/∂η_k∂η_l       = P_k δ_kl − P_k P_l
 
-    The curvature weights are P. With an intercept the Hessian is singular
-    for every C (adding a constant to all K intercepts changes nothing); the
-    sub-problem solvers return minimum-norm solutions, which is what makes
-    this harmless.
+    The curvature weights are P. The parametrisation has a null space:
+    adding one constant to all K intercepts changes nothing, and with
+    C = ∞ neither does adding one constant to the K coefficients of a
+    feature. With a penalty the coefficients are still centred at the
+    minimiser, since every gradient is (Σ_k (P_k − Y_k) = 0). So the model is
+    identified on the parameters centred across classes, row by row
+    (:meth:`identifiable`), which is scikit-learn's solution; directions are
+    kept there, as rounding (float32 Hessians above all) would otherwise
+    leak into the null space and the pseudo-inverse amplify it.
 
     See :class:`LinearObjective` for the parameters and the layout.
     """
@@ -33,6 +38,10 @@ class MultinomialSoftmax(LinearObjective):
             C=C,
             total_weight=total_weight,
         )
+
+    def identifiable(self, xp, w):
+        W = self._matrix(xp, w)
+        return xp.reshape(W - xp.mean(W, axis=-1, keepdims=True), w.shape)
 
     def encode_targets(self, y_index):
         y_index = np.asarray(y_index)
