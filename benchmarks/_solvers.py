@@ -131,7 +131,7 @@ def _dingo_output(model):
     h = model.history_
     return FitOutput(
         coef=model.coef_,
-        n_iter=int(model.n_iter_),
+        n_iter=int(model.n_iter_[0]),
         stop=model.stop_reason_,
         capped=not model.converged_,
         history={k: np.asarray(v) for k, v in h.items()},

@@ -47,7 +47,7 @@ def _time_per_iteration(X, y, C, repeats, synchronize):
         t0 = time.perf_counter()
         model.fit(X, y)
         synchronize()
-        times.append((time.perf_counter() - t0) / max(model.n_iter_, 1))
+        times.append((time.perf_counter() - t0) / max(int(model.n_iter_[0]), 1))
     return statistics.median(times), model
 
 
@@ -69,8 +69,8 @@ def main(argv=None):
     gap = float(np.max(np.abs(gpu_model.coef_ - cpu_model.coef_)))
     print(f"problem 4 ({problem.shape_text()}), C={problem.C:g}, median of {args.repeats}")
     print(f"{'device':<6} {'s/iteration':>12} {'iterations':>10}")
-    print(f"{'CPU':<6} {cpu:>12.4f} {cpu_model.n_iter_:>10}")
-    print(f"{'GPU':<6} {gpu:>12.4f} {gpu_model.n_iter_:>10}")
+    print(f"{'CPU':<6} {cpu:>12.4f} {cpu_model.n_iter_[0]:>10}")
+    print(f"{'GPU':<6} {gpu:>12.4f} {int(gpu_model.n_iter_[0]):>10}")
     print(f"CPU / GPU time per iteration: {cpu / gpu:.1f}x; max |coef GPU - coef CPU| = {gap:.1e}")
     return 0
 

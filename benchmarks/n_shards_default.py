@@ -54,7 +54,7 @@ def main(quick):
             D = est.coef_.size + est.intercept_.size
             rows_per_param = X.shape[0] / n_shards / D
             print(
-                f"{name:<22} {n_shards:>6} {rows_per_param:>10.1f} {est.n_iter_:>6} "
+                f"{name:<22} {n_shards:>6} {rows_per_param:>10.1f} {est.n_iter_[0]:>6} "
                 f"{est.n_communication_rounds_:>6} {seconds:>8.3f}  {seconds / base:>6.2f}"
             )
 

@@ -69,7 +69,7 @@ def main(argv=None):
         profiler.disable()
         wall = time.perf_counter() - t0
     print(
-        f"problem {problem.key} ({problem.shape_text()}): {wall:.2f} s, {model.n_iter_} iterations, "
+        f"problem {problem.key} ({problem.shape_text()}): {wall:.2f} s, {model.n_iter_[0]} iterations, "
         f"{model.n_communication_rounds_} rounds, {len(model.history_['loss'])} history rows, "
         f"stop: {model.stop_reason_}"
     )

@@ -25,7 +25,7 @@ X = StandardScaler().fit_transform(X)
 
 for n_shards in (1, 2):
     model = DingoSoftmaxRegression(C=1.0, tol=1e-8, n_shards=n_shards, max_iter=60).fit(X, y)
-    print(f"\n{n_shards} shard(s): {model.n_iter_} iterations, {model.n_communication_rounds_} rounds, "
+    print(f"\n{n_shards} shard(s): {model.n_iter_[0]} iterations, {model.n_communication_rounds_} rounds, "
           f"stop: {model.stop_reason_}")
     try:
         import pandas as pd

@@ -22,7 +22,7 @@ if __name__ == "__main__":
         X_dask = da.from_array(X, chunks=(9_000, -1))  # 4 chunks of 9,000 rows and one of 4,000
         y_dask = da.from_array(y, chunks=9_000)
         model = DingoLogisticRegression(C=10.0, tol=1e-8).fit(X_dask, y_dask)
-        print(f"{model.n_iter_} iterations, {model.n_communication_rounds_} rounds, "
+        print(f"{model.n_iter_[0]} iterations, {model.n_communication_rounds_} rounds, "
               f"{model.history_['bytes_down'][-1] + model.history_['bytes_up'][-1]:,} bytes moved")
         proba = model.predict_proba(X_dask)  # lazy: a dask array
         print("lazy prediction:", type(proba).__name__, proba.shape, "first rows", proba[:2].compute())

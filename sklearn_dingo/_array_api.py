@@ -9,12 +9,14 @@ import numpy as np
 import scipy.sparse as sp
 from array_api_compat import array_namespace, device, is_numpy_namespace
 from array_api_compat import numpy as np_compat
+from sklearn.utils._array_api import move_to
 
 __all__ = [
     "get_namespace",
     "is_numpy",
     "to_numpy",
     "from_numpy",
+    "like_array",
     "device",
 ]
 
@@ -37,12 +39,20 @@ def is_numpy(xp):
 
 
 def to_numpy(x):
-    """Host NumPy copy (or view) of an array from any supported namespace."""
-    if isinstance(x, np.ndarray):
-        return x
+    """Host NumPy copy (or view) of an array from any supported namespace and device."""
+    if isinstance(x, np.ndarray) or not hasattr(x, "__array_namespace__"):
+        return np.asarray(x)
     if type(x).__module__.split(".")[0] == "cupy":  # explicit device-to-host transfer
         return x.get()
-    return np.asarray(x)
+    return move_to(x, xp=np, device="cpu")
+
+
+def like_array(x, like):
+    """``x`` (of any namespace) in the namespace and on the device of ``like``."""
+    xp = get_namespace(like)
+    if not is_numpy(xp) and get_namespace(x) is xp:
+        return x if device(x) == device(like) else x.to_device(device(like))
+    return from_numpy(to_numpy(x), xp, like=like)
 
 
 def from_numpy(x, xp, like=None):

@@ -15,12 +15,13 @@ solver at w_t (its eigendecomposition or cached curvature) together with
 ``v_j`` for case 3.
 """
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ._array_api import from_numpy, to_numpy
+from ._array_api import device, from_numpy, to_numpy
 from ._subproblems import make_solver
 
 
@@ -53,6 +54,23 @@ class ShardState:
     grad_norm2: float = float("nan")
 
 
+def _quiet(round_function):
+    """Run a round with floating-point warnings off: non-finite results speak instead.
+
+    Features of extreme scale (|x| ~ 1e150) overflow squares in the local
+    Hessians; what comes back is then non-finite, which the driver reports
+    as its stop reason (and the estimator as a ConvergenceWarning) instead of
+    NumPy's RuntimeWarnings from deep inside a shard.
+    """
+
+    @functools.wraps(round_function)
+    def quiet_round(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return round_function(*args, **kwargs)
+
+    return quiet_round
+
+
 def _to_shard(shard, vector):
     return from_numpy(vector, shard.xp, like=shard.sample_weight)
 
@@ -66,6 +84,7 @@ def step_sizes(first, batch_size, max_steps):
     return [2.0**-k for k in range(first, min(first + batch_size, max_steps))]
 
 
+@_quiet
 def initial_round(shard, state, *w0, objective):
     """Objective and gradient at the starting point (the fit's first reduce).
 
@@ -81,6 +100,7 @@ def initial_round(shard, state, *w0, objective):
     return (loss, to_numpy(grad)), ShardState(w=w, eta=eta)
 
 
+@_quiet
 def place_point(shard, state, w, *, objective):
     """Take the current point on shards that were just mixed: margins only, no reply.
 
@@ -94,10 +114,12 @@ def place_point(shard, state, w, *, objective):
 def _zero_point(shard, objective):
     """``w = 0`` and its margins, in the shard's namespace and precision."""
     xp = shard.xp
-    w = xp.zeros(objective.n_params, dtype=shard.sample_weight.dtype)
-    return w, xp.zeros((shard.n_samples, objective.n_outputs), dtype=w.dtype)
+    on = device(shard.sample_weight)
+    w = xp.zeros(objective.n_params, dtype=shard.sample_weight.dtype, device=on)
+    return w, xp.zeros((shard.n_samples, objective.n_outputs), dtype=w.dtype, device=on)
 
 
+@_quiet
 def round_a(shard, state, grad, step, *corrected, objective, subproblem):
     """Round trip A: take the accepted step, then return ``(H_j g, H_j^† g, v_j)``.
 
@@ -135,6 +157,7 @@ def round_a(shard, state, grad, step, *corrected, objective, subproblem):
     return _host(h, u, v, *extra), new_state
 
 
+@_quiet
 def round_case3(shard, state, hess_grad, *, theta):
     """Round trip B (case 3): the shard's direction p_j with ⟨p_j, Hg⟩ ≤ −θ‖g‖².
 
@@ -155,6 +178,7 @@ def round_case3(shard, state, hess_grad, *, theta):
     return _host(-v - lam * q), state
 
 
+@_quiet
 def round_line_search(shard, state, direction, *, objective, batch_size, max_steps):
     """Round trip C: loss and gradient at the first batch of trial steps along p.
 
@@ -166,6 +190,7 @@ def round_line_search(shard, state, direction, *, objective, batch_size, max_ste
     return reply, replace(state, direction=p, eta_direction=eta_p)
 
 
+@_quiet
 def round_line_search_more(shard, state, first, *, objective, batch_size, max_steps):
     """Another line-search batch, starting at trial ``first`` (only k is broadcast)."""
     reply, _ = _trial_batch(

@@ -152,9 +152,13 @@ class ExactSolver:
         cutoff = rcond * float(xp.max(xp.abs(lam)))
         kept = xp.abs(lam) > cutoff
         self._inverse = xp.where(kept, 1.0 / xp.where(kept, lam, 1.0), 0.0)
-        damped = lam * lam + phi * phi
-        self._damped = lam / damped
-        self._damped_normal = 1.0 / damped
+        # λ/(λ² + φ²) and 1/(λ² + φ²) in units of s = max(|λ|, φ), so that
+        # neither square overflows for features of any scale (|λ| ~ 1e300
+        # when |x| ~ 1e150); 1/s² then underflows quietly to 0 where it must.
+        scale = xp.maximum(xp.abs(lam), xp.full_like(lam, phi))
+        unit_damped = (lam / scale) ** 2 + (phi / scale) ** 2  # in [1, 2]
+        self._damped = (lam / scale) / (unit_damped * scale)
+        self._damped_normal = (1.0 / scale) * (1.0 / scale) / unit_damped
 
     def _scale(self, factors, r):
         Q = self.eigenvectors

@@ -19,8 +19,11 @@ class weights, so that one training-data object can serve several fits.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y
 
@@ -78,6 +81,38 @@ def n_shards_for(n_samples, n_params, n_shards, parallelism):
     return max(1, min(parallelism, largest))
 
 
+@dataclass(frozen=True)
+class ResultFormat:
+    """Precision, array namespace and device of the fitted attributes.
+
+    scikit-learn's convention: attributes fitted on float32 data are float32,
+    and under array API dispatch they live in the input's namespace and on
+    its device. The solver's vectors stay host float64 NumPy throughout.
+
+    Parameters
+    ----------
+    namespace : module
+        Array API namespace of the attributes.
+    dtype : {np.float32, np.float64}
+        Their floating precision (as a NumPy type).
+    like : array or None
+        An array on the device to use (None: the namespace's default).
+    """
+
+    namespace: Any
+    dtype: Any
+    like: Any = None
+
+    def __call__(self, values):
+        """Host floats as an array of this format."""
+        values = np.asarray(values, dtype=self.dtype)
+        return from_numpy(values, self.namespace, like=self.like)
+
+    def indices(self, values):
+        """Host integers as an int32 array of this format (as scikit-learn's ``n_iter_``)."""
+        return from_numpy(np.asarray(values, dtype=np.int32), self.namespace, like=self.like)
+
+
 class TrainingData(ABC):
     """What ``fit`` asks of its training data.
 
@@ -90,12 +125,15 @@ class TrainingData(ABC):
         The sorted distinct labels.
     class_weight_sums : ndarray of shape (n_classes,)
         Sum of the sample weights of each class (before class weights).
+    result_format : ResultFormat
+        Precision, namespace and device the fitted attributes take.
     """
 
     n_features: int
     feature_names: object
     classes: np.ndarray
     class_weight_sums: np.ndarray
+    result_format: ResultFormat
 
     @abstractmethod
     def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
@@ -124,8 +162,9 @@ class TrainingData(ABC):
 class InMemoryTrainingData(TrainingData):
     """NumPy, SciPy sparse or array API training data, validated as scikit-learn does.
 
-    Dense X is used as float64, C-contiguous, in its own namespace under
-    ``array_api_dispatch``; sparse X as CSR. Labels and weights are kept on
+    X is used in float64, or float32 if given so (never copied to float64),
+    dense C-contiguous in its own namespace under ``array_api_dispatch``,
+    sparse as CSR. Labels and weights are kept on
     the host.
     """
 
@@ -133,12 +172,15 @@ class InMemoryTrainingData(TrainingData):
         xp = input_namespace(X)
         self.feature_names = feature_names_of(X)
         X, y = check_X_y(
-            X, y, accept_sparse="csr", dtype=xp.float64, order="C", y_numeric=False, estimator=estimator
+            X, y, accept_sparse="csr", dtype=[xp.float64, xp.float32], order="C", y_numeric=False,
+            estimator=estimator,
         )
         y = to_numpy(y)
         check_classification_targets(y)
         self.X = X
         self.n_features = X.shape[1]
+        float32 = X.dtype == (np.float32 if sp.issparse(X) else xp.float32)
+        self.result_format = ResultFormat(xp, np.float32 if float32 else np.float64, None if sp.issparse(X) else X)
         self.classes, self.y_index = np.unique(y, return_inverse=True)
         self.sample_weight = check_sample_weight(
             None if sample_weight is None else to_numpy(sample_weight), y
@@ -186,6 +228,7 @@ class DaskTrainingData(TrainingData):
             X, y, sample_weight, client=self.client
         )
         self.n_features = self.inputs.X.shape[1]
+        self.result_format = ResultFormat(np, np.float32 if self.inputs.X.dtype == np.float32 else np.float64)
         self.feature_names = self.inputs.feature_names
         check_classification_targets(self.classes)
 

@@ -180,5 +180,5 @@ def test_training_data_answers_the_questions_of_fit():
 @pytest.mark.parametrize("value", ["yes", 1, 0, None, "Auto"])
 def test_bad_rebalance_is_refused(value):
     X, y = make_data("binary", n=200, d=12)
-    with pytest.raises(ValueError, match=r"The 'rebalance' parameter must be one of 'auto', True, False"):
+    with pytest.raises(ValueError, match=r"The 'rebalance' parameter of DingoLogisticRegression must be"):
         DingoLogisticRegression(rebalance=value).fit(X, y)

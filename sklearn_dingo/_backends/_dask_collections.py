@@ -84,7 +84,7 @@ def feature_names_of(X):
 
 
 def as_dask_features(X):
-    """X as a 2-D float64 Dask array with one column chunk, and its feature names (or None).
+    """X as a 2-D float64 (or float32) Dask array with one column chunk, and its feature names (or None).
 
     Nothing is computed: row counts of a DataFrame stay unknown (fitting
     reads them off the blocks; lazy prediction does not need them).
@@ -97,7 +97,7 @@ def as_dask_features(X):
         X = da.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array for X, got a {X.ndim}-D Dask array of shape {X.shape}.")
-    if X.dtype != np.float64:
+    if X.dtype not in (np.float32, np.float64):  # float32 stays float32, as scikit-learn keeps it
         X = X.astype(np.float64)
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
@@ -225,7 +225,7 @@ def _inspect_block(X_block):
         if bool(xp.any(xp.isnan(values))):
             problem = "Input X contains NaN."
         else:
-            problem = "Input X contains infinity or a value too large for dtype('float64')."
+            problem = f"Input X contains infinity or a value too large for {values.dtype!r}."
     try:
         from distributed import get_worker
 

@@ -2,6 +2,8 @@
 
 import math
 
+from array_api_compat import device
+
 from ._result import KrylovResult, _check_maxiter, _dot, _norm, _prepare_rhs, _zeros_like_rhs
 
 __all__ = ["cg"]
@@ -66,7 +68,7 @@ def cg(matvec, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, callback=None):
         x = _zeros_like_rhs(xp, b, n)
         r = b
     else:
-        x = xp.astype(xp.asarray(x0), b.dtype)
+        x = xp.astype(xp.asarray(x0, device=device(b)), b.dtype)
         r = b - matvec(x)
 
     rho = _dot(xp, r, r)

@@ -29,7 +29,7 @@ from typing import Any
 
 import scipy.sparse as sp
 
-from .._array_api import get_namespace, is_numpy
+from .._array_api import device, get_namespace, is_numpy
 
 # Rows per block when forming an explicit Hessian from a dense shard: keeps
 # the weighted copy of X small while every product stays a BLAS-3 call.
@@ -115,7 +115,7 @@ class ShardData:
             for start, c in zip(starts, centres)
         ]
         if not pieces:
-            return xp.astype(X, xp.float32), xp.zeros((0, X.shape[1]), dtype=X.dtype)
+            return xp.astype(X, xp.float32), xp.zeros((0, X.shape[1]), dtype=X.dtype, device=device(X))
         return xp.concat(pieces, axis=0), xp.stack(centres, axis=0)
 
     @cached_property
@@ -216,14 +216,14 @@ class LinearObjective(ABC):
         if not self.fit_intercept:
             return self.penalty * w
         W = self._matrix(xp, w)
-        mask = xp.ones(self.n_rows, dtype=w.dtype)
-        mask = xp.where(xp.arange(self.n_rows) == self.n_rows - 1, 0.0, mask)
+        mask = xp.ones(self.n_rows, dtype=w.dtype, device=device(w))
+        mask = xp.where(xp.arange(self.n_rows, device=device(w)) == self.n_rows - 1, 0.0, mask)
         return xp.reshape(self.penalty * W * mask[:, None], w.shape)
 
     def _penalty_value(self, xp, w):
         """``λ/2 ‖w_pen‖²`` of a flat vector or of each row of a batch."""
         if self.penalty == 0.0:
-            return xp.zeros(w.shape[:-1], dtype=w.dtype)
+            return xp.zeros(w.shape[:-1], dtype=w.dtype, device=device(w))
         W = self._matrix(xp, w)[..., : self.n_features, :]
         return 0.5 * self.penalty * xp.sum(W * W, axis=(-2, -1))
 
@@ -234,16 +234,14 @@ class LinearObjective(ABC):
 
     def _matrix_margins(self, X, M):
         """``X M[:d] + M[d]`` (the last row only with an intercept) for M of shape (d+fi, K)."""
-        eta = X @ M[: self.n_features, :]
+        eta = _data_product(X, M[: self.n_features, :])
         if self.fit_intercept:
             eta = eta + M[self.n_features, :]
         return eta
 
     def _transpose_product(self, xp, X, R):
         """``X̃ᵀ R`` (not yet divided by S_j) for R of shape (n, m), as a dense (d+fi, m)."""
-        G = X.T @ R
-        if sp.issparse(G):
-            G = G.toarray()
+        G = _data_product(X.T, R)
         if self.fit_intercept:
             G = xp.concat([G, xp.sum(R, axis=0)[None, :]], axis=0)
         return G
@@ -293,7 +291,7 @@ class LinearObjective(ABC):
         if eta is None:
             eta = self.margins(shard.X, w)
         loss, grad, _ = self.loss_gradient_batch(
-            shard, w, eta, xp.zeros_like(w), xp.zeros_like(eta), xp.zeros(1, dtype=w.dtype)
+            shard, w, eta, xp.zeros_like(w), xp.zeros_like(eta), xp.zeros(1, dtype=w.dtype, device=device(w))
         )
         return float(loss[0]), grad[0, :]
 
@@ -426,7 +424,7 @@ class LinearObjective(ABC):
 
         def matvec(v):
             M = xp.astype(self._matrix(xp, v), dtype)
-            G = xp.zeros((self.n_rows, self.n_outputs), dtype=dtype)
+            G = xp.zeros((self.n_rows, self.n_outputs), dtype=dtype, device=device(v))
             for rows, X_block in blocks:
                 Z = self._matrix_margins(X_block, M)
                 R = sample_weight[rows, None] * self._curvature_apply(xp, weights[rows, :], Z)
@@ -476,8 +474,8 @@ class LinearObjective(ABC):
         )
         H = xp.reshape(H4, (self.n_params, self.n_params))
         if self.penalty:
-            diag = self._penalised(xp, xp.ones(self.n_params, dtype=H.dtype))
-            H = H + xp.eye(self.n_params, dtype=H.dtype) * diag[None, :]
+            diag = self._penalised(xp, xp.ones(self.n_params, dtype=H.dtype, device=device(H)))
+            H = H + xp.eye(self.n_params, dtype=H.dtype, device=device(H)) * diag[None, :]
         return H
 
     def _weighted_gram(self, shard, a, single_precision=False):
@@ -494,26 +492,22 @@ class LinearObjective(ABC):
         sign = -1.0 if float(xp.sum(a)) < 0 else 1.0
         root = xp.sqrt(xp.abs(a))
         if sp.issparse(X):
-            A = X.multiply(root[:, None]).tocsr()
-            gram = sign * (A.T @ A).toarray()
-            col = a @ X if self.fit_intercept else None
+            A = X.multiply(_as_dtype(xp, root, X.dtype)[:, None]).tocsr()
+            gram = sign * _as_dtype(xp, (A.T @ A).toarray(), a.dtype)
+            col = _data_product(X.T, a) if self.fit_intercept else None
         else:
-            centres = None
-            if single_precision and X.dtype != xp.float32:
-                (X, centres), root = shard.X_single_centred, xp.astype(root, xp.float32)
-            n, d = X.shape
-            gram = xp.zeros((d, d), dtype=a.dtype)
-            col = xp.zeros(d, dtype=a.dtype)
-            for b, start in enumerate(range(0, n, _GRAM_BLOCK_ROWS)):
-                rows = slice(start, min(start + _GRAM_BLOCK_ROWS, n))
-                A = X[rows, :] * root[rows, None]
+            d = X.shape[1]
+            gram = xp.zeros((d, d), dtype=a.dtype, device=device(a))
+            col = xp.zeros(d, dtype=a.dtype, device=device(a))
+            for rows, X_block, c in _gram_row_blocks(shard, single_precision):
+                A = X_block * _as_dtype(xp, root[rows], X_block.dtype)[:, None]
                 block_gram = _as_dtype(xp, A.T @ A, a.dtype)
-                block_col = _as_dtype(xp, root[rows] @ A, a.dtype)
+                block_col = _as_dtype(xp, _as_dtype(xp, root[rows], A.dtype) @ A, a.dtype)
                 del A  # one weighted block alive at a time, not two
-                if centres is not None:
+                if c is not None:
                     # Σ|a| x xᵀ from rows r = x − c: Σ|a| r rᵀ + s cᵀ + c sᵀ + S c cᵀ with
                     # s = Σ|a| r; float32 rounding then scales with r, not with x.
-                    c, S = centres[b], xp.sum(xp.abs(a[rows]))
+                    S = xp.sum(xp.abs(a[rows]))
                     cross = c[:, None] * block_col[None, :]
                     block_gram = block_gram + (cross + cross.T) + S * (c[:, None] * c[None, :])  # exactly symmetric
                     block_col = block_col + S * c
@@ -526,6 +520,32 @@ class LinearObjective(ABC):
             bottom = xp.concat([col, xp.reshape(total, (1,))])[None, :]
             gram = xp.concat([top, bottom], axis=0)
         return gram / shard.weight_sum
+
+
+def _gram_row_blocks(shard, single_precision):
+    """``(rows, X_rows, centre)`` covering a dense shard in blocks of ``_GRAM_BLOCK_ROWS``.
+
+    In float32 (float32 data, or ``single_precision``) a block comes less its
+    float64 mean ``centre`` (see :attr:`ShardData.X_single_centred`): from
+    the copy kept with a float64 shard, or, for float32 data, made block by
+    block so that no copy of the shard is kept. Otherwise the rows as they
+    are, with centre None.
+    """
+    xp, X = shard.xp, shard.X
+    n = X.shape[0]
+    blocks = [(b, slice(start, min(start + _GRAM_BLOCK_ROWS, n))) for b, start in enumerate(range(0, n, _GRAM_BLOCK_ROWS))]
+    if X.dtype == xp.float32:
+        for _, rows in blocks:
+            block = xp.astype(X[rows, :], xp.float64)
+            centre = xp.mean(block, axis=0)
+            yield rows, xp.astype(block - centre[None, :], xp.float32), centre
+    elif single_precision:
+        X_centred, centres = shard.X_single_centred
+        for b, rows in blocks:
+            yield rows, X_centred[rows, :], centres[b]
+    else:
+        for _, rows in blocks:
+            yield rows, X[rows, :], None
 
 
 def _in_host_blocks(shard):
@@ -551,6 +571,21 @@ def _row_blocks(shard, single_precision=False):
     return [
         (slice(start, min(start + block, n)), X[start : start + block, :]) for start in range(0, max(n, 1), block)
     ]
+
+
+def _data_product(A, B):
+    """``A @ B`` for A the data (X or Xᵀ, any precision) and B dense, in B's precision.
+
+    The product is made in A's precision, so float32 data are never copied
+    to float64 (B, of one row or column per sample or feature, is cast
+    instead); the result, a block of margins or of a gradient, is then
+    summed and used in B's precision.
+    """
+    xp = get_namespace(B)
+    product = A @ _as_dtype(xp, B, A.dtype)
+    if sp.issparse(product):
+        product = product.toarray()
+    return _as_dtype(xp, product, B.dtype)
 
 
 def _as_dtype(xp, x, dtype):
