@@ -32,12 +32,21 @@ class DingoLogisticRegression(BaseDingoClassifier):
     warm_start : bool, default=False
         Start from the previous solution (one extra broadcast round).
     verbose : int, default=0
-        ``>= 1`` prints one line per iteration: iteration, cumulative rounds,
-        case, step size, objective, gradient norm and seconds.
+        ``1`` prints one line per iteration (iteration, cumulative rounds,
+        case, step size, objective, gradient norm, seconds) and a last line
+        saying why the fit stopped, after how many iterations, rounds and
+        bytes. ``2`` adds what tuning the solver needs: the case test's
+        margin ``⟨p, Hg⟩ / (−θ‖g‖²)`` (at least 1 for an accepted direction),
+        the line search's trials and the shards' disagreement δ.
     tol : float, default=1e-6
-        Stop when the gradient norm of the objective is at most ``tol``.
+        Stop when the gradient norm of the objective is at most ``tol``
+        (0: run to the resolution of the data's precision). The gradient of
+        float32 data is resolved to about 1e-9-1e-6 (relative to the
+        features' scale); a fit that stalls there stops with that reason
+        (:attr:`stop_reason_`) and counts as converged.
     max_iter : int, default=100
-        Budget of DINGO iterations.
+        Budget of DINGO iterations (0: the starting point, with a
+        ``ConvergenceWarning``).
     max_rounds : int, default=None
         Budget of communication rounds (None: unlimited).
     theta : float, default=1e-4
@@ -116,8 +125,8 @@ class DingoLogisticRegression(BaseDingoClassifier):
     classes_ : ndarray of shape (2,)
     coef_ : ndarray of shape (1, n_features)
     intercept_ : ndarray of shape (1,)
-    n_iter_ : int
-        DINGO iterations run.
+    n_iter_ : ndarray of shape (1,)
+        DINGO iterations run (int32, as ``LogisticRegression``'s).
     n_communication_rounds_ : int
         Broadcasts plus reduces, counted as the DINGO paper does; a move of
         rows by ``rebalance`` included.
@@ -140,12 +149,29 @@ class DingoLogisticRegression(BaseDingoClassifier):
         memory are mixed by views from the start: nothing moves, and this is
         False.
     stop_reason_ : str
-        Why the fit ended.
+        Why the fit ended: ``tol`` reached, the resolution of the data's
+        precision reached, a budget spent, a callback's request, or a
+        numerical breakdown. Any but the first two and the callback's also
+        raise a ``ConvergenceWarning``.
     converged_ : bool
-        Whether the gradient norm reached ``tol``.
+        Whether the gradient norm reached ``tol`` or the resolution of the
+        data's precision.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has string feature names.
+
+    Notes
+    -----
+    Fitted attributes follow ``LogisticRegression``'s conventions: float32
+    data give float32 ``coef_`` and ``intercept_``; under
+    ``sklearn.config_context(array_api_dispatch=True)`` (which, as in
+    scikit-learn, needs ``SCIPY_ARRAY_API=1`` in the environment before
+    SciPy is imported) they are arrays of the input's namespace and device.
+    ``set_callbacks`` takes scikit-learn's callbacks (``ProgressBar``,
+    ``ScoringMonitor``, ...): each DINGO iteration is one sub-task, and a
+    callback asking to stop ends the fit after that iteration.
+    :meth:`sparsify` and :meth:`densify` convert ``coef_`` as
+    scikit-learn's linear models do.
 
     See Also
     --------
@@ -210,8 +236,9 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
         η_i = Wᵀ x_i + b ∈ R^K,  S = Σ_i s_i,
 
     by DINGO (Crane and Roosta, 2019). The intercepts are determined up to a
-    common constant; DINGO's minimum-norm sub-problem solutions keep them
-    centred as scikit-learn's are.
+    common constant (and, with ``C=np.inf``, each feature's coefficients):
+    every direction is kept centred across classes, so the solution is the
+    centred one, scikit-learn's, in any precision.
 
     Parameters
     ----------
@@ -224,11 +251,15 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
     warm_start : bool, default=False
         Start from the previous solution (one extra broadcast round).
     verbose : int, default=0
-        ``>= 1`` prints one line per iteration.
+        ``1``: a line per iteration and one saying why the fit stopped;
+        ``2``: also the case test, line search and disagreement; see
+        :class:`DingoLogisticRegression`.
     tol : float, default=1e-6
-        Stop when the gradient norm of the objective is at most ``tol``.
+        Stop when the gradient norm of the objective is at most ``tol``, or
+        at the resolution of the data's precision; see
+        :class:`DingoLogisticRegression`.
     max_iter : int, default=100
-        Budget of DINGO iterations.
+        Budget of DINGO iterations (0: the starting point).
     max_rounds : int, default=None
         Budget of communication rounds (None: unlimited).
     theta : float, default=1e-4
@@ -265,7 +296,7 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (n_classes, n_features)
     intercept_ : ndarray of shape (n_classes,)
-    n_iter_ : int
+    n_iter_ : ndarray of shape (1,)
     n_communication_rounds_ : int
     history_ : dict of str to ndarray
         Per-iteration record; see :class:`DingoLogisticRegression`.
@@ -278,6 +309,11 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
     converged_ : bool
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    Precision, array API, callbacks and sparse coefficients: as
+    :class:`DingoLogisticRegression`.
 
     See Also
     --------

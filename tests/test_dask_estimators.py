@@ -28,7 +28,7 @@ import pandas as pd
 import psutil
 import pytest
 from dask.sizeof import sizeof
-from distributed import Client, get_task_stream
+from distributed import Client, get_client, get_task_stream
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -340,6 +340,50 @@ def test_fit_from_dask_arrays(client, kind):
         local = ESTIMATORS[kind](backend="local", **TIGHT).fit(Xd, yd)
     assert_allclose(est.coef_, local.coef_, rtol=0, atol=1e-8)
     assert est.n_communication_rounds_ == local.n_communication_rounds_
+
+
+def _shard_data_dtypes(dask_worker):
+    """dtypes of the X of the DINGO shards a worker holds."""
+    return sorted({str(value.X.dtype) for key, value in dask_worker.data.items() if str(key).startswith("dingo-shard")})
+
+
+class _ShardDtypes:
+    """A scikit-learn callback that looks, after each iteration, at the shards on the workers."""
+
+    def __init__(self):
+        self.seen = set()  # no client kept: the estimator (and so this) is pickled into predictions
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        for dtypes in get_client().run(_shard_data_dtypes).values():
+            self.seen.update(dtypes)
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax"])
+def test_float32_dask_arrays_are_fitted_in_float32_on_the_workers(client, kind):
+    X, y = make_data(kind)
+    X32 = X.astype(np.float32)
+    Xd, yd = to_dask(X32, y)
+    probe = _ShardDtypes()
+    est = ESTIMATORS[kind](**TIGHT).set_callbacks(probe).fit(Xd, yd)
+    # the shards kept the user's float32 rows: no float64 copy on the cluster
+    assert probe.seen == {"float32"}
+    assert est.coef_.dtype == est.intercept_.dtype == np.float32
+    assert est.converged_, est.stop_reason_
+    # scikit-learn's float64 optimum, to float32's resolution
+    ref = LogisticRegression(C=est.C, tol=1e-12, max_iter=10000).fit(X32.astype(np.float64), y)
+    assert relative_error(est.coef_, ref.coef_) < 1e-4
+    proba = est.predict_proba(Xd)
+    assert proba.dtype == np.float32
+    assert proba.compute().dtype == np.float32
 
 
 def test_fit_from_dask_dataframe(client):

@@ -4,7 +4,14 @@ import math
 
 from array_api_compat import device
 
-from ._result import KrylovResult, _check_maxiter, _dot, _norm, _prepare_rhs, _zeros_like_rhs
+from ._result import (
+    KrylovResult,
+    _check_maxiter,
+    _dot,
+    _norm,
+    _prepare_rhs,
+    _zeros_like_rhs,
+)
 
 __all__ = ["cg"]
 
