@@ -409,6 +409,30 @@ def test_single_precision_hessian_keeps_the_curvature_between_alike_rows(model):
     assert np.linalg.norm(p - p_ref) <= 1e-4 * np.linalg.norm(p_ref)
 
 
+@pytest.mark.parametrize("model", ["binary", "softmax"])
+def test_float32_data_hessian_keeps_the_curvature_between_alike_rows(model):
+    # The same alike rows given as float32 data: the Gram blocks are made in
+    # float32 from the rows less their block's (float32) mean, without a copy
+    # of the shard, and must keep the curvature as the float64 data's do.
+    rng = np.random.default_rng(5)
+    n, d = 6000, 4
+    X = (1e3 + rng.normal(size=(n, d))).astype(np.float32)
+    X = X[np.argsort(X[:, 0], kind="stable")]
+    y = rng.integers(0, 2 if model == "binary" else N_CLASSES, size=n)
+    s = np.ones(n)
+    obj = make_objective(model, n_features=d, fit_intercept=True, C=1.0, total_weight=float(n))
+    shard = ShardData(X, obj.encode_targets(y), s, float(n))
+    w = np.zeros(obj.n_params)
+    g = rng.normal(size=obj.n_params)
+    K = 1 if model == "binary" else N_CLASSES
+    X64 = X.astype(np.float64)  # the same numbers: the reference is float64 arithmetic on them
+    _, _, H_ref = dense_objective(X64, y, s, w, n_outputs=K, fit_intercept=True, C=1.0, total_weight=float(n))
+    H = obj.hessian(shard, obj.curvature(shard, obj.margins(X, w)))
+    assert H.dtype == np.float64
+    p, p_ref = np.linalg.pinv(H, hermitian=True) @ g, np.linalg.pinv(H_ref, hermitian=True) @ g
+    assert np.linalg.norm(p - p_ref) <= 1e-4 * np.linalg.norm(p_ref)
+
+
 @pytest.mark.parametrize(
     "largest, fits", [(1.0, True), (1e12, True), (-1e12, True), (2e12, False), (-2e12, False)]
 )

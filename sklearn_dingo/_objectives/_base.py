@@ -95,6 +95,22 @@ class ShardData:
         return self.xp.astype(self.X, self.xp.float32)
 
     @cached_property
+    def block_centres_single(self):
+        """Means of float32 X's row blocks (of ``_GRAM_BLOCK_ROWS``), in float32, made once.
+
+        Computed in float64 and rounded: the centres that the explicit
+        Hessian's float32 Gram blocks subtract from float32 data, and whose
+        part they add back exactly (:func:`_gram_row_blocks`).
+        """
+        xp, X = self.xp, self.X
+        n = X.shape[0]
+        centres = [
+            xp.astype(xp.mean(xp.astype(X[start : min(start + _GRAM_BLOCK_ROWS, n), :], xp.float64), axis=0), xp.float32)
+            for start in range(0, n, _GRAM_BLOCK_ROWS)
+        ]
+        return xp.stack(centres, axis=0) if centres else xp.zeros((0, X.shape[1]), dtype=X.dtype, device=device(X))
+
+    @cached_property
     def X_single_centred(self):
         """Dense X in float32, each row block less its mean, made on first use and kept.
 
@@ -526,23 +542,25 @@ def _gram_row_blocks(shard, single_precision):
     """``(rows, X_rows, centre)`` covering a dense shard in blocks of ``_GRAM_BLOCK_ROWS``.
 
     In float32 (float32 data, or ``single_precision``) a block comes less its
-    float64 mean ``centre`` (see :attr:`ShardData.X_single_centred`): from
-    the copy kept with a float64 shard, or, for float32 data, made block by
-    block so that no copy of the shard is kept. Otherwise the rows as they
-    are, with centre None.
+    mean ``centre`` (see :attr:`ShardData.X_single_centred`): from the copy
+    kept with a float64 shard, or, for float32 data, made block by block from
+    centres rounded to float32 (:attr:`ShardData.block_centres_single`) so
+    that no copy of the shard is kept. Otherwise the rows as they are, with
+    centre None.
     """
     xp, X = shard.xp, shard.X
     n = X.shape[0]
     blocks = [(b, slice(start, min(start + _GRAM_BLOCK_ROWS, n))) for b, start in enumerate(range(0, n, _GRAM_BLOCK_ROWS))]
     if X.dtype == xp.float32:
-        for _, rows in blocks:
-            block = xp.astype(X[rows, :], xp.float64)
-            centre = xp.mean(block, axis=0)
-            yield rows, xp.astype(block - centre[None, :], xp.float32), centre
+        centres = shard.block_centres_single
+        for b, rows in blocks:
+            # x − c of two float32 numbers rounds once, relative to the
+            # difference: as accurate as centring in float64 and rounding.
+            yield rows, X[rows, :] - centres[b, :][None, :], xp.astype(centres[b, :], xp.float64)
     elif single_precision:
         X_centred, centres = shard.X_single_centred
         for b, rows in blocks:
-            yield rows, X_centred[rows, :], centres[b]
+            yield rows, X_centred[rows, :], centres[b, :]
     else:
         for _, rows in blocks:
             yield rows, X[rows, :], None
