@@ -115,10 +115,11 @@ def time_one_pass(X, n_outputs=1, repeats=7):
     """Fastest of ``repeats`` timings of ``X.T @ V``, V of shape (n,) or (n, K): reading X once.
 
     The minimum, not the median: this is the floor, and other processes on a
-    shared machine only ever make a pass slower.
+    shared machine only ever make a pass slower. V is in X's precision, so
+    that a float32 X is read as it is, not converted to float64.
     """
     rng = np.random.default_rng(0)
-    V = rng.standard_normal(X.shape[0] if n_outputs == 1 else (X.shape[0], n_outputs))
+    V = rng.standard_normal(X.shape[0] if n_outputs == 1 else (X.shape[0], n_outputs)).astype(X.dtype)
     X.T @ V  # warm-up
     times = []
     for _ in range(repeats):

@@ -1,4 +1,4 @@
-"""Derived columns, the targets block, and the Markdown / CSV writers."""
+"""Derived columns, the float32 comparison, the targets block, and the Markdown / CSV writers."""
 
 import csv
 import math
@@ -10,6 +10,7 @@ BANDWIDTH_BPS = 50e6  # slow network: 50 Mbit/s
 MATCH_RTOL = 1e-12  # "reached f": loss <= f (1 + MATCH_RTOL)
 OPTIMUM_RTOL = 1e-8  # "the optimum": relative gap <= 1e-8
 TARGET_PROBLEMS_IN_PROCESS = (1, 2, 4)
+FLOAT32_PEAK_OVER_X = 1.1  # float32 fit's peak growth over its X: room for row blocks, none for a float64 X
 
 
 def slow_network_seconds(compute_s, round_trips, nbytes):
@@ -61,8 +62,13 @@ def dingo_at(ref, k):
     return out
 
 
-def derive(rows, problem, pass_time):
-    """Fill the relative columns of one problem's rows in place; return f_best."""
+def derive(rows, problem, pass_time, pass_time_float32=None):
+    """Fill the relative columns of one problem's rows in place; return f_best.
+
+    A row's pass time and memory ratio are over the X it fitted (float32 rows:
+    the float32 X); its gap and ``×dingo`` are against the float64 rows too.
+    """
+    pass_times = {"float64": pass_time, "float32": pass_time_float32 or pass_time}
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
         return None
@@ -74,10 +80,10 @@ def derive(rows, problem, pass_time):
     for r in ok:
         r["f_best"] = f_best
         r["rel_gap"] = (r["objective"] - f_best) / abs(f_best)
-        r["pass_time"] = pass_time
-        r["time_in_passes"] = r["wall"] / pass_time
+        r["pass_time"] = pass_times[r["dtype"]]
+        r["time_in_passes"] = r["wall"] / r["pass_time"]
         r["peak_mem_over_X"] = (
-            r["peak_mem_bytes"] / problem.nbytes if r.get("peak_mem_bytes") is not None else None
+            r["peak_mem_bytes"] / r["X_nbytes"] if r.get("peak_mem_bytes") is not None else None
         )
         if r.get("round_trips") is not None:
             r["slow_net"] = slow_network_seconds(r["wall"], r["round_trips"], r.get("bytes") or 0)
@@ -123,7 +129,14 @@ def targets(problem, rows):
             line(name, "FAIL", "dingo did not reach the optimum" if local else missing("dingo"))
         else:
             t = local["dingo_to_optimum"]["time"]
-            there = [r for r in rows if r["status"] == "ok" and r["family"] == "sklearn" and r["rel_gap"] <= OPTIMUM_RTOL]
+            there = [
+                r
+                for r in rows
+                if r["status"] == "ok"
+                and r["family"] == "sklearn"
+                and r["dtype"] == "float64"  # the same data as dingo's
+                and r["rel_gap"] <= OPTIMUM_RTOL
+            ]
             if not there:
                 line(name, "PASS", f"dingo {t:.2f} s; no sklearn solver reached 1e-8")
             else:
@@ -192,6 +205,82 @@ def targets(problem, rows):
     else:
         ratio = local["peak_mem_over_X"]
         line(name, "PASS" if ratio <= 1.5 else "FAIL", f"{ratio:.2f} x X ({local['peak_mem_bytes'] / 2**20:.0f} MiB)")
+    # 7. float32: no float64 copy of X, only O(n) working vectors
+    single = by.get("dingo float32")
+    allowance = float32_working_bytes_per_row(problem.n_classes)
+    name = (
+        f"in-process: peak memory growth of a dingo float32 fit <= {FLOAT32_PEAK_OVER_X:g} x X.nbytes (float32) "
+        f"+ O(n) working vectors ({allowance} B/row)"
+    )
+    if single is None or single.get("peak_mem_over_X") is None:
+        line(name, "FAIL", missing("dingo float32"))
+    else:
+        peak, x_bytes, n = single["peak_mem_bytes"], single["X_nbytes"], problem.n_samples
+        over = (peak - FLOAT32_PEAK_OVER_X * x_bytes) / n
+        verdict = "PASS" if single["peak_mem_over_X"] <= FLOAT32_PEAK_OVER_X or over <= allowance else "FAIL"
+        line(
+            name,
+            verdict,
+            f"{single['peak_mem_over_X']:.2f} x X ({peak / 2**20:.1f} MiB); (peak - X)/n = {(peak - x_bytes) / n:.0f} B/row, "
+            f"(peak - {FLOAT32_PEAK_OVER_X:g} X)/n = {over:.0f} B/row",
+        )
+    return lines
+
+
+def float32_working_bytes_per_row(n_classes):
+    """Allowance per row for a float32 fit's O(n) working arrays, which are float64.
+
+    8 x (3 + 2 K x 4) bytes: room for three n-vectors and eight n x K arrays
+    (margins, margins along the search direction, line-search trial margins
+    and their residuals, each twice). Not an exact count of the fit's arrays:
+    a bound that a float64 copy of X would break at the default sizes (dense:
+    8 d >= 1,600 bytes per row; sparse: 8 bytes per stored entry, 50 a row).
+    """
+    return 8 * (3 + 2 * n_classes * 4)
+
+
+# -- float32 against float64, same run -----------------------------------------------------
+def float32_comparison(rows):
+    """Markdown lines: the float32 rows beside their float64 counterparts, or [] if none ran."""
+    by = {r["solver"]: r for r in rows if r["status"] == "ok"}
+    ran = {r["solver"]: r for r in rows}
+    if not any(r.get("dtype") == "float32" for r in rows):
+        return []
+
+    def state(name):
+        return "not run" if name not in ran else ran[name]["status"]
+
+    def wall_ratio(num, den):
+        a, b = by.get(num), by.get(den)
+        if a is None or b is None:
+            return f"— ({num}: {state(num) if a is None else 'ok'}, {den}: {state(den) if b is None else 'ok'})"
+        return f"{a['wall'] / b['wall']:.3g} ({_g(a['wall'])} s / {_g(b['wall'])} s)"
+
+    def pair(what, num, den):
+        return f"{what(num)} / {what(den)}"
+
+    def each(name, key, fmt):
+        r = by.get(name)
+        return state(name) if r is None or r.get(key) is None else fmt(r[key])
+
+    def gap(name):
+        return each(name, "rel_gap", _g)
+
+    def mem(name):
+        return each(name, "peak_mem_over_X", lambda v: f"{v:.2f}")
+
+    single, double, lbfgs = "dingo float32", "dingo", "sklearn lbfgs float32"
+    lines = [
+        "float32 vs float64, same run (each pair: first row / second row; peak mem/X over each row's own X):",
+        "",
+        (
+            f"- {single} / {double}: wall {wall_ratio(single, double)}; peak mem/X {pair(mem, single, double)}; "
+            f"rel. gap {pair(gap, single, double)}"
+        ),
+        f"- {single} / {lbfgs}: wall {wall_ratio(single, lbfgs)}; rel. gap {pair(gap, single, lbfgs)}",
+    ]
+    if "dingo float32 (dask)" in by and "dingo (dask)" in by:
+        lines.append(f"- dingo float32 (dask) / dingo (dask): wall {wall_ratio('dingo float32 (dask)', 'dingo (dask)')}")
     return lines
 
 
@@ -259,9 +348,11 @@ def _cell(row, key):
     if key == "n_iter":
         return "—" if value is None or value < 0 else f"{value:,}"
     if key == "dingo_to_f":
-        if row["solver"].startswith("dingo"):
+        if "dingo_to_optimum" in row:  # the reference dingo row of its setting
             at = row.get("dingo_to_optimum")
             return "to 1e-8: " + (f"{at['time']:.3g} / {at['round_trips']} / {at['rounds']}" if at else "not reached")
+        if key not in row:  # no dingo fit of this setting ran
+            return "—"
         if value is None:
             return "not reached"
         return f"{value['time']:.3g} / {value['round_trips']} / {value['rounds']}"
@@ -287,7 +378,7 @@ def markdown_targets(lines):
 
 
 CSV_COLUMNS = [
-    "problem", "problem_name", "shape", "C", "solver", "where", "family", "status", "reason", "note",
+    "problem", "problem_name", "shape", "C", "solver", "where", "family", "dtype", "status", "reason", "note",
     "reps", "wall", "wall_runs", "pass_time", "time_in_passes", "stop", "n_iter", "capped",
     "round_trips", "computes", "rounds", "bytes", "bytes_sent", "bytes_received", "worker_bytes",
     "paper_bytes", "passes", "peak_mem_bytes", "X_nbytes", "peak_mem_over_X", "objective", "f_best",

@@ -15,6 +15,12 @@ intercept, so with an intercept the objectives would differ):
   with its defaults (``tol=1e-4``, ``max_iter=100``, ``normalize=True``).
 * ``dask-ml lbfgs (normalize=False)`` - the same on the raw features.
 * ``dask-ml newton`` - ``solver="newton"`` with its defaults.
+* ``dingo float32``, ``sklearn lbfgs float32``, ``dingo float32 (dask)`` -
+  ``dingo``, ``sklearn lbfgs`` and ``dingo (dask)`` with the same settings,
+  fitted on the problem's float32 X (on the cluster: a float32 copy persisted
+  there next to the float64 one). A float32 DINGO fit also stops where ‖g‖
+  stalls at float32's resolution, short of ``tol=1e-10``; its stop column
+  says so.
 
 How dask-ml's ``C`` maps (checked against dask_ml/linear_model/glm.py and
 dask_glm, and numerically by :func:`check_dask_glm_objective`): dask-ml passes
@@ -48,6 +54,7 @@ SKLEARN_MAX_ITER = 10_000
 # benchmark's time budget on a 2-core machine (reported as "capped").
 DEFAULT_CAPS = {
     ("sklearn lbfgs", 2): 500,  # ~0.1 s/iteration; it needs several thousand here
+    ("sklearn lbfgs float32", 2): 500,  # the same fit on the float32 X
     ("sklearn newton-cholesky", 4): 1,  # one multinomial Hessian (D = 7,840) takes minutes
 }
 # --quick only: dask-ml spends ~70 ms per round trip here; cap its iterations
@@ -78,6 +85,15 @@ class Solver:
     name: str
     where: str  # "in-process" or "cluster"
     family: str  # "dingo", "sklearn", "dask-ml"
+    float32: bool = False  # fitted on the float32 X (Problem.X_float32)
+
+    @property
+    def dtype(self):
+        return "float32" if self.float32 else "float64"
+
+    def X_of(self, problem):
+        """The X this solver fits in-process."""
+        return problem.X_float32 if self.float32 else problem.X
 
     def check(self, problem, size):
         """Raise NotApplicable if the solver cannot run on the problem."""
@@ -91,8 +107,8 @@ def _hessian_bytes(problem):
 
 
 class DingoInProcess(Solver):
-    def __init__(self):
-        super().__init__("dingo", "in-process", "dingo")
+    def __init__(self, float32=False):
+        super().__init__("dingo float32" if float32 else "dingo", "in-process", "dingo", float32)
 
     def fit(self, problem, data, size):
         from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
@@ -101,13 +117,13 @@ class DingoInProcess(Solver):
         model = Est(C=problem.C, fit_intercept=False, tol=DINGO_TOL, max_iter=DINGO_MAX_ITER)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(problem.X, problem.y)
+            model.fit(self.X_of(problem), problem.y)
         return _dingo_output(model)
 
 
 class DingoDask(Solver):
-    def __init__(self):
-        super().__init__("dingo (dask)", "cluster", "dingo")
+    def __init__(self, float32=False):
+        super().__init__("dingo float32 (dask)" if float32 else "dingo (dask)", "cluster", "dingo", float32)
 
     def fit(self, problem, data, size):
         from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
@@ -123,7 +139,7 @@ class DingoDask(Solver):
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(data.X_dingo, data.y_labels)
+            model.fit(data.X_dingo_float32 if self.float32 else data.X_dingo, data.y_labels)
         return _dingo_output(model)
 
 
@@ -141,8 +157,8 @@ def _dingo_output(model):
 
 
 class SklearnSolver(Solver):
-    def __init__(self, solver):
-        super().__init__(f"sklearn {solver}", "in-process", "sklearn")
+    def __init__(self, solver, float32=False):
+        super().__init__(f"sklearn {solver}" + (" float32" if float32 else ""), "in-process", "sklearn", float32)
         self.solver = solver
 
     def check(self, problem, size):
@@ -165,7 +181,7 @@ class SklearnSolver(Solver):
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(problem.X, problem.y)
+            model.fit(self.X_of(problem), problem.y)
         n_iter = int(np.max(model.n_iter_))
         hit_cap = n_iter >= max_iter or any(issubclass(w.category, ConvergenceWarning) for w in caught)
         if cap is not None and hit_cap:
@@ -232,7 +248,10 @@ def all_solvers():
         DingoInProcess(),
         SklearnSolver("lbfgs"),
         SklearnSolver("newton-cholesky"),
+        DingoInProcess(float32=True),
+        SklearnSolver("lbfgs", float32=True),
         DingoDask(),
+        DingoDask(float32=True),
         DaskMLSolver("lbfgs"),
         DaskMLSolver("lbfgs", normalize=False),
         DaskMLSolver("newton"),
@@ -247,9 +266,11 @@ class ClusterData:
     stored (SciPy CSR chunks for the sparse problem); dask-ml gets float 0/1
     labels and, for the sparse problem, pydata-sparse COO chunks (dask-glm's
     products fail on SciPy chunks: dask's tensordot asserts 2-D operands).
+    With ``float32``, DINGO's X also in float32 (``X_dingo_float32``), each
+    chunk converted on its worker.
     """
 
-    def __init__(self, client, problem, n_chunks):
+    def __init__(self, client, problem, n_chunks, float32=False):
         """Persist the problem's arrays on the cluster (aligned, made by worker tasks)."""
         import dask.array as da
 
@@ -280,6 +301,9 @@ class ClusterData:
                 meta = sparse.COO.from_numpy(np.zeros((0, 0)))
                 coo = X.map_blocks(sparse.COO.from_scipy_sparse, dtype=np.float64, meta=meta)
                 arrays.append(coo)
+        if float32:
+            meta = sp.csr_matrix((0, 0), dtype=np.float32) if problem.sparse else np.empty((0, 0), np.float32)
+            arrays.append(X.map_blocks(_as_float32, dtype=np.float32, meta=meta))
         persisted = client.persist(arrays)
         from distributed import wait
 
@@ -289,9 +313,15 @@ class ClusterData:
             self.X_daskml = persisted[3] if coo is not None else None
         else:
             self.X_daskml = persisted[0]
+        self.X_dingo_float32 = persisted[-1] if float32 else None
 
     def release(self):
-        del self.X_dingo, self.y_labels, self.y_float, self.X_daskml
+        del self.X_dingo, self.y_labels, self.y_float, self.X_daskml, self.X_dingo_float32
+
+
+def _as_float32(block):
+    """A float32 copy of a chunk (CSR: float32 data, the same indices)."""
+    return block.astype(np.float32)
 
 
 def check_dask_glm_objective(problem, rng_seed=0, max_rows=2000):

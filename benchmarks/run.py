@@ -5,7 +5,8 @@ Usage::
 
     python benchmarks/run.py [--quick] [--problems 1,2,...] [--out DIR]
 
-Prints one table per problem and a block of targets (PASS/FAIL), and writes
+Prints one table per problem, each followed by its float32 vs float64 block,
+and a block of targets (PASS/FAIL), and writes
 them to ``DIR/results.md`` and ``DIR/results.csv`` (default DIR:
 ``benchmarks/results/``, git-ignored). ``--quick`` runs tiny versions of the
 problems (CI: well under a minute on 2 cores).
@@ -14,13 +15,21 @@ Problems (``_problems.py``, fixed seeds): (1) binary dense n=200,000, d=200,
 standardised; (2) the same with column scales spread over three decades;
 (3) binary dense wide n=20,000, d=2,000; (4) softmax n=60,000, d=784,
 10 classes; (5) binary sparse CSR n=100,000, d=50,000, density 1e-3. All at
-C=10, ``fit_intercept=False``.
+C=10, ``fit_intercept=False``. Each also in float32 (``Problem.X_float32``;
+CSR: float32 data, the same indices), made once per problem before any fit
+and only if a float32 solver runs.
 
 Solvers (``_solvers.py``): this package in-process and on a 2-worker
 ``LocalCluster`` (1 thread each), scikit-learn lbfgs and newton-cholesky,
 dask-ml lbfgs (default ``normalize=True``, and ``normalize=False``) and
-newton on the same cluster. Data on the cluster are persisted there once per
-problem (one row chunk per worker) before any cluster solver runs.
+newton on the same cluster; and in float32, with the settings of their
+float64 rows (``tol=1e-10``): ``dingo float32`` and ``sklearn lbfgs float32``
+in-process, ``dingo float32 (dask)`` on the cluster. Data on the cluster are
+persisted there once per problem (one row chunk per worker) before any
+cluster solver runs; a float32 copy of X too (each chunk converted on its
+worker) if a float32 cluster solver runs. A float32 dingo fit stops when ‖g‖
+reaches ``tol`` or stalls at float32's resolution (its stop column says
+which): the rows show where float32 ends the fit, judged on the float64 data.
 
 How each column is measured
 ---------------------------
@@ -35,6 +44,7 @@ wall s
 × pass
     wall / (seconds of one pass over the data: ``X.T @ v`` in this process
     with all cores, fastest of 7) - the floor of any solver that reads X.
+    float32 rows: over a pass over the float32 X (v in float32).
 stop, iters
     The solver's own stop reason and iteration count (dask-ml: function
     evaluations of lbfgs / Newton iterations, from its graph computes).
@@ -64,18 +74,21 @@ X reads
     ``normalize``.
 peak mem/X
     in-process fits: peak growth of this process's RSS during the (first)
-    fit, sampled every 2 ms by a thread after ``malloc_trim``, over
-    ``X.nbytes`` (CSR: data + indices + indptr).
+    fit, sampled every 2 ms by a thread after ``malloc_trim``, over the
+    bytes of the X the row fitted (CSR: data + indices + indptr; float32
+    rows: of the float32 X; the CSV's ``X_nbytes``).
 rel. gap, ‖g‖
     every solver's final coefficients evaluated by one independent function
     (``_measure.objective_gradient``: mean log-loss + ||coef||^2 / (2 C n)):
     (f - f_best) / f_best with f_best the best value any solver reached, and
-    the 2-norm of the gradient.
+    the 2-norm of the gradient. float32 rows too: their float32 coefficients
+    cast to float64 and evaluated on the float64 X.
 slow-net s
     modelled: wall + round trips x 50 ms + bytes / (50 Mbit/s).
 ×dingo
     this row's wall / round trips / bytes over those of the dingo fit in the
-    same setting (in-process rows: dingo in-process; cluster: dingo (dask)).
+    same setting (in-process rows: dingo in-process; cluster: dingo (dask));
+    float32 rows too are over the float64 dingo fit.
 dingo to this f
     seconds / round trips / rounds the dingo fit of the same setting had
     spent when it first reached this row's final objective (history row with
@@ -83,7 +96,20 @@ dingo to this f
     the run with the median wall time, so timed like the wall column). On the
     cluster, round trips and client bytes at each iteration are read off the
     meter when dingo's verbose line of that iteration is printed. For the
-    dingo rows themselves: to the optimum (gap <= 1e-8).
+    (float64) dingo rows themselves: to the optimum (gap <= 1e-8).
+
+float32 vs float64
+------------------
+Below each table, pairs of rows of that run, each line "first / second":
+dingo float32 / dingo (wall ratio; peak mem/X and rel. gap of each), dingo
+float32 / sklearn lbfgs float32 (wall ratio; rel. gap of each) and, when both
+ran, dingo float32 (dask) / dingo (dask) (wall ratio).
+
+Targets include the float32 memory rule: a dingo float32 fit PASSes when its
+peak mem/X <= 1.1 or (peak - 1.1 X.nbytes) / n <= 8 (3 + 8 K) bytes per row
+(K = n_classes: an allowance for the fit's O(n) working arrays, in float64:
+margins, directions, line-search trials), X being the float32 X. The detail
+also gives (peak - X.nbytes) / n.
 """
 
 import argparse
@@ -213,7 +239,8 @@ def measure(solver, problem, data, ctx):
         solver=solver.name,
         where=solver.where,
         family=solver.family,
-        X_nbytes=problem.nbytes,
+        dtype=solver.dtype,
+        X_nbytes=problem.nbytes_float32 if solver.float32 else problem.nbytes,
         status="ok",
         reason="",
     )
@@ -302,7 +329,7 @@ def warm_up(client, n_workers):
     Xs = sp.random(400, 50, density=0.1, format="csr", random_state=0)
     ys = (np.asarray(Xs.sum(axis=1)).ravel() > np.median(Xs.sum(axis=1))).astype(np.int64)
     for problem in (Problem(0, "warm-up", "", X, y, 1.0), Problem(0, "warm-up", "", Xs, ys, 1.0)):
-        data = ClusterData(client, problem, n_chunks=n_workers)
+        data = ClusterData(client, problem, n_chunks=n_workers, float32=True)
         for solver in all_solvers():
             if solver.where != "cluster":
                 continue
@@ -404,6 +431,9 @@ def build_document(args, command, env_text, sections, all_targets, checks, elaps
     notes = [
         "All solvers: scikit-learn's objective, `fit_intercept=False`, C=10; dingo `tol=1e-10`, scikit-learn "
         "`tol=1e-10`, dask-ml its defaults (`tol=1e-4`, `max_iter=100`).",
+        "float32 rows: the same fits on X rounded to float32 (made once per problem, outside the timings), "
+        "judged on the float64 X; their peak mem/X is over the float32 X's bytes. A float32 dingo fit also "
+        "stops where ‖g‖ stalls at float32's resolution.",
         "dask-ml passes `lamduh = 1/C` to dask-glm, whose objective is the sum of log-losses + "
         "`lamduh ||beta||^2 / 2` = n x scikit-learn's: the same C (checked below). But its default "
         "`normalize=True` penalises the coefficients of the standardised features (a different objective "
@@ -446,7 +476,7 @@ def main(argv=None):
 
     from _measure import ClusterMeter, PassCounter, time_one_pass
     from _problems import make_problem
-    from _report import derive, markdown_table, targets, write_csv
+    from _report import derive, float32_comparison, markdown_table, targets, write_csv
     from _solvers import ClusterData, check_dask_glm_objective
     from distributed import Client, LocalCluster
 
@@ -487,11 +517,17 @@ def main(argv=None):
             warm_up(client, args.workers)
         env_text = environment_text(args, client)
         ctx = Context(args, client, meter)
+        solvers = selected_solvers(args)
+        any_float32 = any(s.float32 for s in solvers)
+        float32_on_cluster = any(s.float32 and s.where == "cluster" for s in solvers)
         for key in args.problems:
             t0 = time.perf_counter()
             problem = make_problem(key, size)
             n_outputs = 1 if problem.binary else problem.n_classes
             pass_time = time_one_pass(problem.X, n_outputs)
+            pass_time_float32 = None
+            if any_float32:  # made here, once: no fit's timing or memory includes the conversion
+                pass_time_float32 = time_one_pass(problem.X_float32, n_outputs)
             log(
                 f"problem {key} ({problem.name}: {problem.shape_text()}, X {problem.nbytes / 1e6:.0f} MB, "
                 f"one pass {pass_time * 1e3:.1f} ms; generated in {time.perf_counter() - t0:.1f} s)"
@@ -502,19 +538,20 @@ def main(argv=None):
                     f"problem {key}: dask-glm's objective (sum of log-losses + lamduh ||beta||^2/2, lamduh = 1/C, "
                     f"its own functions) = n x this benchmark's objective to a relative {mismatch:.1e}."
                 )
-            data = ClusterData(client, problem, n_chunks=args.workers)
-            rows = [measure(solver, problem, data, ctx) for solver in selected_solvers(args)]
+            data = ClusterData(client, problem, n_chunks=args.workers, float32=float32_on_cluster)
+            rows = [measure(solver, problem, data, ctx) for solver in solvers]
             data.release()
-            f_best = derive(rows, problem, pass_time)
+            f_best = derive(rows, problem, pass_time, pass_time_float32)
             lines = targets(problem, rows)
             all_targets += lines
             all_rows += rows
+            float32_text = "" if pass_time_float32 is None else f" (float32: {pass_time_float32 * 1e3:.2f} ms)"
             header = (
                 f"## Problem {key}: {problem.description} ({problem.shape_text()}, C={problem.C:g}, "
-                f"X {problem.nbytes / 1e6:.0f} MB)\n\nOne pass over X: {pass_time * 1e3:.2f} ms. "
+                f"X {problem.nbytes / 1e6:.0f} MB)\n\nOne pass over X: {pass_time * 1e3:.2f} ms{float32_text}. "
                 f"Best objective reached: {f_best!r}."
             )
-            sections.append((header, markdown_table(rows)))
+            sections.append((header, "\n".join([markdown_table(rows), "", *float32_comparison(rows)]).rstrip()))
             del problem, data
             gc.collect()
     finally:
