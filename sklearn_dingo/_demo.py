@@ -59,8 +59,9 @@ def main(argv=None):
         coef_gap = np.max(np.abs(dingo.coef_ - reference.coef_)) if dingo.coef_.shape == reference.coef_.shape else np.nan
         proba_gap = np.max(np.abs(dingo.predict_proba(X) - reference.predict_proba(X)))
         agree = np.mean(dingo.predict(X) == reference.predict(X))
+        n_iter = int(dingo.n_iter_[0])
         print(
-            f"DINGO: {dingo.n_iter_} iterations, {dingo.n_communication_rounds_} communication rounds, "
+            f"DINGO: {n_iter} iterations, {dingo.n_communication_rounds_} communication rounds, "
             f"{t_dingo:.2f} s; "
             f"scikit-learn lbfgs: {int(np.max(reference.n_iter_))} iterations, {t_sklearn:.2f} s"
         )
@@ -68,7 +69,7 @@ def main(argv=None):
             f"objective DINGO {f_dingo:.12f} vs scikit-learn {f_ref:.12f} (difference {f_dingo - f_ref:+.2e}); "
             f"max |coef diff| {coef_gap:.1e}; max |proba diff| {proba_gap:.1e}; same predictions {agree:.2%}"
         )
-        summary.append((name, dingo.n_iter_, dingo.n_communication_rounds_, f_dingo - f_ref, t_dingo, t_sklearn))
+        summary.append((name, n_iter, dingo.n_communication_rounds_, f_dingo - f_ref, t_dingo, t_sklearn))
 
     print("\nproblem                                   iters  rounds  objective - sklearn's  DINGO s  sklearn s")
     for name, iters, rounds, gap, td, ts in summary:
