@@ -312,11 +312,11 @@ def dingo(backend, objective, config, w0=None, callback=None):
             f"A-{iteration}", _shard.round_a, handles, *payload, objective=objective, subproblem=subproblem
         )
         products, spread = backend.reduce_with_spread(handles, 1)
-        # Rounding (float32 Hessians above all) leaks into the directions the
-        # model cannot identify; the pseudo-inverse would amplify it there.
         if not all(np.all(np.isfinite(product)) for product in products):
             reason = StopReason.NON_FINITE
             break
+        # Rounding (float32 Hessians above all) leaks into the directions the
+        # model cannot identify; the pseudo-inverse would amplify it there.
         products = [objective.identifiable(np, product) for product in products]
         Hg, u, v = products[:3]
         spread = direction_spread(spread, u)

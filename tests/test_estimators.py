@@ -434,6 +434,24 @@ def test_budget_exhausted_warns_and_model_is_usable(Est, budget, reason):
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
+def test_float32_fit_with_zero_tol_stops_at_the_resolution(Est):
+    # tol=0 cannot be met; a float32 fit must end where its gradient stops
+    # resolving, long before max_iter, as converged and at scikit-learn's optimum
+    X, y = problem_for(Est)
+    X32 = X.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = Est(tol=0.0, max_iter=200).fit(X32, y)
+    assert est.stop_reason_ == "the gradient norm stopped decreasing at the resolution of the data's floating-point precision"
+    assert est.converged_ and est.n_iter_[0] < 40
+    ref = LogisticRegression(tol=1e-12, max_iter=10_000).fit(X32.astype(np.float64), y)
+    binary = Est is DingoLogisticRegression
+    f = objective(est.coef_.astype(np.float64), est.intercept_.astype(np.float64), X32.astype(np.float64), y, C=1.0, binary=binary)
+    f_ref = objective(ref.coef_, ref.intercept_, X32.astype(np.float64), y, C=1.0, binary=binary)
+    assert f - f_ref <= 1e-7 * abs(f_ref)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
 def test_converged_fit_does_not_warn(Est):
     X, y = problem_for(Est)
     with warnings.catch_warnings():
