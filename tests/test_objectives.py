@@ -385,38 +385,19 @@ def test_single_precision_hessian_keeps_graded_columns(model):
     np.testing.assert_allclose(lam, lam_ref, rtol=0, atol=1e-5 * lam_ref.max())
 
 
+@pytest.mark.parametrize("data_dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("model", ["binary", "softmax"])
-def test_single_precision_hessian_keeps_the_curvature_between_alike_rows(model):
+def test_single_precision_hessian_keeps_the_curvature_between_alike_rows(model, data_dtype):
     # Rows sorted by a feature make each row block a set of alike rows: its
     # Gram block is then nearly rank-deficient, and the curvature between the
     # rows (here 1e-6 of the entries: features 1e3 + N(0, 1)) is what a
     # Newton direction needs. Float32 products of the raw rows keep it to
     # about 6e-8 * 1e6; of the rows less their block's mean, to 7 digits.
+    # float64 data ask for float32 Gram blocks (from a centred float32 copy);
+    # float32 data get them anyway, centred block by block without a copy.
     rng = np.random.default_rng(5)
     n, d = 6000, 4
-    X = 1e3 + rng.normal(size=(n, d))
-    X = X[np.argsort(X[:, 0], kind="stable")]
-    y = rng.integers(0, 2 if model == "binary" else N_CLASSES, size=n)
-    s = np.ones(n)
-    obj = make_objective(model, n_features=d, fit_intercept=True, C=1.0, total_weight=float(n))
-    shard = ShardData(X, obj.encode_targets(y), s, float(n))
-    w = np.zeros(obj.n_params)
-    g = rng.normal(size=obj.n_params)
-    K = 1 if model == "binary" else N_CLASSES
-    _, _, H_ref = dense_objective(X, y, s, w, n_outputs=K, fit_intercept=True, C=1.0, total_weight=float(n))
-    H = obj.hessian(shard, obj.curvature(shard, obj.margins(X, w)), single_precision=True)
-    p, p_ref = np.linalg.pinv(H, hermitian=True) @ g, np.linalg.pinv(H_ref, hermitian=True) @ g
-    assert np.linalg.norm(p - p_ref) <= 1e-4 * np.linalg.norm(p_ref)
-
-
-@pytest.mark.parametrize("model", ["binary", "softmax"])
-def test_float32_data_hessian_keeps_the_curvature_between_alike_rows(model):
-    # The same alike rows given as float32 data: the Gram blocks are made in
-    # float32 from the rows less their block's (float32) mean, without a copy
-    # of the shard, and must keep the curvature as the float64 data's do.
-    rng = np.random.default_rng(5)
-    n, d = 6000, 4
-    X = (1e3 + rng.normal(size=(n, d))).astype(np.float32)
+    X = (1e3 + rng.normal(size=(n, d))).astype(data_dtype)
     X = X[np.argsort(X[:, 0], kind="stable")]
     y = rng.integers(0, 2 if model == "binary" else N_CLASSES, size=n)
     s = np.ones(n)
@@ -427,7 +408,7 @@ def test_float32_data_hessian_keeps_the_curvature_between_alike_rows(model):
     K = 1 if model == "binary" else N_CLASSES
     X64 = X.astype(np.float64)  # the same numbers: the reference is float64 arithmetic on them
     _, _, H_ref = dense_objective(X64, y, s, w, n_outputs=K, fit_intercept=True, C=1.0, total_weight=float(n))
-    H = obj.hessian(shard, obj.curvature(shard, obj.margins(X, w)))
+    H = obj.hessian(shard, obj.curvature(shard, obj.margins(X, w)), single_precision=data_dtype == np.float64)
     assert H.dtype == np.float64
     p, p_ref = np.linalg.pinv(H, hermitian=True) @ g, np.linalg.pinv(H_ref, hermitian=True) @ g
     assert np.linalg.norm(p - p_ref) <= 1e-4 * np.linalg.norm(p_ref)
