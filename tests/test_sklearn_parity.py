@@ -331,6 +331,41 @@ def test_callback_can_stop_the_fit(Est):
     assert sorted(callback.begun) == sorted(callback.ended)
 
 
+class EarlyStoppingMonitor(ScoringMonitor):
+    """A ScoringMonitor that asks to stop once the training accuracy reaches ``target``."""
+
+    def __init__(self, *, target):
+        super().__init__(scoring="accuracy")
+        self.target = target
+
+    def on_fit_task_end(self, estimator, context, *, X=None, y=None, fitted_estimator=None, metadata=None):
+        super().on_fit_task_end(
+            estimator, context, X=X, y=y, fitted_estimator=fitted_estimator, metadata=metadata
+        )
+        iteration = context.parent is not None and context.parent.parent is None
+        return bool(iteration and fitted_estimator is not None and fitted_estimator.score(X, y) >= self.target)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_scoring_monitor_that_stops_early(Est):
+    X, y = dataset("breast_cancer" if is_binary(Est) else "wine")
+    # the accuracy after each iteration of the whole fit, logged by a plain monitor
+    monitor = ScoringMonitor(scoring="accuracy")
+    full = Est(C=100.0, tol=1e-10).set_callbacks(monitor).fit(X, y)
+    accuracies = [row["accuracy"] for row in _iteration_scores(monitor)][: int(full.n_iter_[0])]
+    target = accuracies[1]
+    first_there = next(t for t, accuracy in enumerate(accuracies, start=1) if accuracy >= target)
+    assert first_there < full.n_iter_[0]
+
+    est = Est(C=100.0, tol=1e-10).set_callbacks(EarlyStoppingMonitor(target=target))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_[0] == first_there
+    assert est.stop_reason_ == "a callback requested to stop" and not est.converged_
+    assert est.score(X, y) >= target
+
+
 # -- parameter validation -------------------------------------------------------------------
 SHARED_BAD_PARAMETERS = [
     ("C", -1),
