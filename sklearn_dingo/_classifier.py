@@ -180,24 +180,24 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         total_weight = _positive_total(data.class_weight_sums @ class_weights)
         objective = self._make_objective(data.n_features, len(self.classes_), total_weight)
         w0 = self._warm_start_point(objective)
+        backend = data.shards(objective, class_weights, n_shards=self.n_shards, rebalance=self._rebalance())
         context = self._init_callback_context(max_subtasks=self.max_iter + 1)
         # Callbacks score in-memory data; Dask collections are not handed to
         # them (a scorer would compute the whole data on the client each iteration).
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         hook_data = dict(X=None, y=None, metadata=None) if is_dask_input(X, y) else dict(X=X, y=y, metadata=metadata)
-        context.call_on_fit_task_begin(estimator=self, **hook_data)
-        report = IterationReport(
-            verbose=self.verbose,
-            callback_context=context if getattr(self, "_skl_callbacks", None) else None,
-            estimator=self,
-            **hook_data,
-            attributes=partial(self._fitted_attributes, objective, data.result_format),
-            w0=np.zeros(objective.n_params) if w0 is None else w0,
-        )
-        backend = data.shards(objective, class_weights, n_shards=self.n_shards, rebalance=self._rebalance())
         with backend:
+            context.call_on_fit_task_begin(estimator=self, **hook_data)
+            report = IterationReport(
+                verbose=self.verbose,
+                callback_context=context if getattr(self, "_skl_callbacks", None) else None,
+                estimator=self,
+                **hook_data,
+                attributes=partial(self._fitted_attributes, objective, data.result_format),
+                w0=np.zeros(objective.n_params) if w0 is None else w0,
+            )
             result = dingo(backend, objective, self._config(data.result_format.dtype), w0=w0, callback=report)
-        report.close(result)
+            report.close(result)
         self._store_result(result, objective, data.result_format)
         context.call_on_fit_task_end(estimator=self, **hook_data, reconstruction_attributes={})
         return self

@@ -104,8 +104,8 @@ class ResultFormat:
     like: Any = None
 
     def __call__(self, values):
-        """Host floats as an array of this format."""
-        values = np.asarray(values, dtype=self.dtype)
+        """Host floats as a new C-contiguous array of this format."""
+        values = np.array(values, dtype=self.dtype, order="C")
         return from_numpy(values, self.namespace, like=self.like)
 
     def indices(self, values):

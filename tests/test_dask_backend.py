@@ -369,9 +369,10 @@ def test_worker_restart_mid_fit(client, builder):
             }
         )
     assert victim["address"] not in client.scheduler_info()["workers"]
-    # The lost shards really were rebuilt (computed twice), and the fit went on
-    # to exactly the uninterrupted solution.
-    assert victim["lost"] and all(v.count(("processing", "memory")) == 2 for v in stories.values())
+    # The lost shards really were rebuilt (computed again: once, or more when
+    # the scheduler's timing makes it start one on the worker being restarted),
+    # and the fit went on to exactly the uninterrupted solution.
+    assert victim["lost"] and all(v.count(("processing", "memory")) >= 2 for v in stories.values()), stories
     assert_same_fit(result, reference)
 
 
