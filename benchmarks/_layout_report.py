@@ -1,7 +1,7 @@
 """Tables of ``benchmarks/heterogeneous.py``: markdown per setting, rounds at a glance, CSV."""
 
 from _layouts import VARIANTS
-from _report import _bytes, _g
+from _report import _bytes, _g, write_rows
 
 COLUMNS = [
     ("layout", "layout"), ("shards", "shards"), ("solver", "solver"), ("reps", "reps"), ("wall s", "wall"),
@@ -74,11 +74,4 @@ CSV_COLUMNS = [
 
 
 def write_csv(path, rows):
-    import csv
-
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for r in rows:
-            flat = dict(r, wall_runs=" ".join(f"{t:.4g}" for t in r.get("wall_runs") or []))
-            writer.writerow({k: "" if flat.get(k) is None else flat[k] for k in CSV_COLUMNS})
+    write_rows(path, rows, CSV_COLUMNS)

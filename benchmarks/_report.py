@@ -389,15 +389,24 @@ CSV_COLUMNS = [
 
 
 def write_csv(path, rows):
+    flat_rows = []
+    for r in rows:
+        flat = dict(r)
+        for prefix, key in (("dingo_to_f", "dingo_to_f"), ("dingo_to_opt", "dingo_to_optimum")):
+            at = r.get(key)
+            for field in ("time", "round_trips", "rounds", "bytes", "slow_net"):
+                flat[f"{prefix}_{field}"] = None if not at else at.get(field)
+        flat_rows.append(flat)
+    write_rows(path, flat_rows, CSV_COLUMNS)
+
+
+def write_rows(path, rows, columns):
+    """Rows (dicts) as CSV with these columns: None as empty, ``wall_runs`` space-separated."""
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for r in rows:
             flat = dict(r)
-            for prefix, key in (("dingo_to_f", "dingo_to_f"), ("dingo_to_opt", "dingo_to_optimum")):
-                at = r.get(key)
-                for field in ("time", "round_trips", "rounds", "bytes", "slow_net"):
-                    flat[f"{prefix}_{field}"] = None if not at else at.get(field)
-            if r.get("wall_runs"):
-                flat["wall_runs"] = " ".join(f"{t:.4g}" for t in r["wall_runs"])
-            writer.writerow({k: ("" if flat.get(k) is None else flat.get(k)) for k in CSV_COLUMNS})
+            if "wall_runs" in r:
+                flat["wall_runs"] = " ".join(f"{t:.4g}" for t in r["wall_runs"] or [])
+            writer.writerow({k: ("" if flat.get(k) is None else flat.get(k)) for k in columns})

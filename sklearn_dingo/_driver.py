@@ -374,8 +374,8 @@ def dingo(backend, objective, config, w0=None, callback=None):
 
         step, loss, g_new = accepted
         secants.add(step * p, g_new - g)
-        contraction = float(np.linalg.norm(g_new)) / math.sqrt(grad_norm2)
         new_norm = float(np.linalg.norm(g_new))
+        contraction = new_norm / math.sqrt(grad_norm2)
         at_resolution = (contraction > RESOLUTION_STALL and new_norm <= resolution) or (
             contraction > ROUNDING_STALL and new_norm <= rounding_floor
         )

@@ -263,11 +263,5 @@ def make_solver(objective, shard, curvature, config):
     if method == "exact":
         H = objective.hessian(shard, curvature, single_precision=single)
         return ExactSolver(objective.identifiable_hessian(H), config.phi, config.rcond)
-    xp = shard.xp
     hessp = objective.hessian_operator(shard, curvature, single_precision=single)
-    return KrylovSolver(
-        lambda v: objective.identifiable(xp, hessp(objective.identifiable(xp, v))),
-        config.phi,
-        config.rtol,
-        config.max_iter,
-    )
+    return KrylovSolver(objective.identifiable_operator(hessp, shard.xp), config.phi, config.rtol, config.max_iter)

@@ -95,44 +95,35 @@ class ShardData:
         return self.xp.astype(self.X, self.xp.float32)
 
     @cached_property
-    def block_centres_single(self):
-        """Means of float32 X's row blocks (of ``_GRAM_BLOCK_ROWS``), in float32, made once.
+    def block_means(self):
+        """Float64 mean of each row block of dense X (blocks of ``_GRAM_BLOCK_ROWS``), made once.
 
-        Computed in float64 and rounded: the centres that the explicit
-        Hessian's float32 Gram blocks subtract from float32 data, and whose
-        part they add back exactly (:func:`_gram_row_blocks`).
+        Shape (n_blocks, d). The explicit Hessian's float32 Gram blocks are
+        made from the rows less their block's mean (:func:`_gram_row_blocks`).
         """
         xp, X = self.xp, self.X
-        n = X.shape[0]
-        centres = [
-            xp.astype(xp.mean(xp.astype(X[start : min(start + _GRAM_BLOCK_ROWS, n), :], xp.float64), axis=0), xp.float32)
-            for start in range(0, n, _GRAM_BLOCK_ROWS)
-        ]
-        return xp.stack(centres, axis=0) if centres else xp.zeros((0, X.shape[1]), dtype=X.dtype, device=device(X))
+        means = [xp.mean(_as_dtype(xp, X[rows, :], xp.float64), axis=0) for rows in _gram_block_slices(X.shape[0])]
+        return xp.stack(means, axis=0) if means else xp.zeros((0, X.shape[1]), dtype=xp.float64, device=device(X))
 
     @cached_property
     def X_single_centred(self):
         """Dense X in float32, each row block less its mean, made on first use and kept.
 
         Returns ``(Xc, centres)``: ``centres[b]`` is the float64 mean of row
-        block b (blocks of ``_GRAM_BLOCK_ROWS`` rows) and ``Xc`` holds
-        ``X − centres[b]`` in float32. The explicit Hessian's float32 Gram
-        blocks read it (:meth:`LinearObjective.hessian`): rounding errors
-        then scale with the rows' spread within a block instead of their
-        size, which matters when a block's rows are alike (rows sorted by a
-        feature), where the Gram block is nearly rank-deficient and float32
-        products of the raw rows lose the small curvature in between.
+        block b (:attr:`block_means`) and ``Xc`` holds ``X − centres[b]`` in
+        float32. The explicit Hessian's float32 Gram blocks of float64 data
+        read it (:meth:`LinearObjective.hessian`): rounding errors then scale
+        with the rows' spread within a block instead of their size, which
+        matters when a block's rows are alike (rows sorted by a feature),
+        where the Gram block is nearly rank-deficient and float32 products
+        of the raw rows lose the small curvature in between.
         """
-        xp, X = self.xp, self.X
-        starts = range(0, X.shape[0], _GRAM_BLOCK_ROWS)
-        centres = [xp.mean(X[start : start + _GRAM_BLOCK_ROWS, :], axis=0) for start in starts]
+        xp, X, centres = self.xp, self.X, self.block_means
         pieces = [
-            xp.astype(X[start : start + _GRAM_BLOCK_ROWS, :] - c[None, :], xp.float32)
-            for start, c in zip(starts, centres)
+            xp.astype(X[rows, :] - centres[b, :][None, :], xp.float32)
+            for b, rows in enumerate(_gram_block_slices(X.shape[0]))
         ]
-        if not pieces:
-            return xp.astype(X, xp.float32), xp.zeros((0, X.shape[1]), dtype=X.dtype, device=device(X))
-        return xp.concat(pieces, axis=0), xp.stack(centres, axis=0)
+        return (xp.concat(pieces, axis=0) if pieces else xp.astype(X, xp.float32)), centres
 
     @cached_property
     def fits_single_precision(self):
@@ -224,6 +215,10 @@ class LinearObjective(ABC):
         """``P H P`` for the projection P of :meth:`identifiable`: H on that subspace."""
         xp = get_namespace(H)
         return self.identifiable(xp, self.identifiable(xp, H).T).T
+
+    def identifiable_operator(self, hessp, xp):
+        """``v -> P H (P v)`` for a Hessian-vector product ``hessp``: the same for operators."""
+        return lambda v: self.identifiable(xp, hessp(self.identifiable(xp, v)))
 
     def _penalised(self, xp, w):
         """``λ w_pen`` in flat layout (intercept entries zero)."""
@@ -542,20 +537,19 @@ def _gram_row_blocks(shard, single_precision):
     """``(rows, X_rows, centre)`` covering a dense shard in blocks of ``_GRAM_BLOCK_ROWS``.
 
     In float32 (float32 data, or ``single_precision``) a block comes less its
-    mean ``centre`` (see :attr:`ShardData.X_single_centred`): from the copy
-    kept with a float64 shard, or, for float32 data, made block by block from
-    centres rounded to float32 (:attr:`ShardData.block_centres_single`) so
-    that no copy of the shard is kept. Otherwise the rows as they are, with
+    mean ``centre`` (:attr:`ShardData.block_means`): from the copy kept with
+    a float64 shard (:attr:`ShardData.X_single_centred`), or, for float32
+    data, made block by block so that no copy of the shard is kept. Otherwise the rows as they are, with
     centre None.
     """
     xp, X = shard.xp, shard.X
-    n = X.shape[0]
-    blocks = [(b, slice(start, min(start + _GRAM_BLOCK_ROWS, n))) for b, start in enumerate(range(0, n, _GRAM_BLOCK_ROWS))]
+    blocks = list(enumerate(_gram_block_slices(X.shape[0])))
     if X.dtype == xp.float32:
-        centres = shard.block_centres_single
+        # The means rounded to float32: x − c of two float32 numbers rounds
+        # once, relative to the difference (as accurate as centring in
+        # float64 and rounding), and c's part is added back exactly.
+        centres = xp.astype(shard.block_means, xp.float32)
         for b, rows in blocks:
-            # x − c of two float32 numbers rounds once, relative to the
-            # difference: as accurate as centring in float64 and rounding.
             yield rows, X[rows, :] - centres[b, :][None, :], xp.astype(centres[b, :], xp.float64)
     elif single_precision:
         X_centred, centres = shard.X_single_centred
@@ -564,6 +558,11 @@ def _gram_row_blocks(shard, single_precision):
     else:
         for _, rows in blocks:
             yield rows, X[rows, :], None
+
+
+def _gram_block_slices(n):
+    """Row slices of the blocks of ``_GRAM_BLOCK_ROWS`` rows covering ``n`` rows."""
+    return [slice(start, min(start + _GRAM_BLOCK_ROWS, n)) for start in range(0, n, _GRAM_BLOCK_ROWS)]
 
 
 def _in_host_blocks(shard):
