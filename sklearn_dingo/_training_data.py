@@ -236,17 +236,22 @@ class DaskTrainingData(TrainingData):
         from ._backends import _dask, _dask_collections, _dask_layout
 
         inputs = self.inputs
-        Y, weights = _dask_collections.encode_targets(
-            inputs.y, inputs.sample_weight, self.classes, np.asarray(class_weights, dtype=np.float64), objective
-        )
+        class_weights = np.asarray(class_weights, dtype=np.float64)
         merging = dict(n_params=objective.n_params, n_outputs=objective.n_outputs)
         if n_shards is None:
             merging["min_rows"] = MIN_ROWS_PER_PARAM * objective.n_params
         else:
             merging["max_shards"] = n_shards
         if self.client is not None:
-            placed = _dask_layout.shard_parts(self.client, inputs, Y, weights, **merging)
-            return _dask.DaskBackend.from_chunks(self.client, *placed)
+            # The labels are encoded by the tasks that build the shards: the
+            # whole setup after reading is one batch (one link round trip).
+            placed = _dask_layout.shard_parts(inputs, inputs.y, inputs.sample_weight, **merging)
+            return _dask.DaskBackend.from_chunks(
+                self.client, *placed, encoding=(self.classes, class_weights, objective)
+            )
+        Y, weights = _dask_collections.encode_targets(
+            inputs.y, inputs.sample_weight, self.classes, class_weights, objective
+        )
         X, Y, weights, bounds = _dask_layout.compute_in_process(inputs.X, Y, weights, **merging)
         if rebalance is False:
             return LocalBackend(split_rows(X, Y, weights, bounds))  # the merged chunks as they are

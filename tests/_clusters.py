@@ -56,3 +56,29 @@ def local_cluster(n_workers=2, threads_per_worker=1, security=None):
         yield client
     finally:
         close_and_check(client, cluster, before)
+
+
+@contextmanager
+def counted_graphs(client):
+    """Count the graph submissions (``update-graph`` messages) the scheduler receives.
+
+    Yields a function returning, for every submission so far, the sorted
+    keys of the tasks it asked for.
+    """
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class GraphCounter(SchedulerPlugin):
+        def __init__(self):
+            self.graphs = []
+
+        def update_graph(self, scheduler, *args, keys=None, **kwargs):
+            self.graphs.append(sorted(str(key) for key in keys or ()))
+
+    import uuid
+
+    name = f"graph-counter-{uuid.uuid4().hex[:8]}"
+    client.register_plugin(GraphCounter(), name=name)
+    try:
+        yield lambda: client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins[name].graphs))
+    finally:
+        client.unregister_scheduler_plugin(name)

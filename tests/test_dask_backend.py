@@ -20,7 +20,7 @@ from sklearn_dingo._backends._dask import (
 from sklearn_dingo._backends._dask_layout import shard_bounds_for_dask_chunks
 from sklearn_dingo._driver import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-from _clusters import local_cluster
+from _clusters import counted_graphs, local_cluster
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
@@ -242,6 +242,9 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
 
     def check_placement(row):
         keys = rounds[-1]
+        # A round's replies arrive just before the scheduler records the tasks' end.
+        while any(future.status != "finished" for future in backend.last_handles.futures):
+            time.sleep(0.005)
         placements.append(
             client.run_on_scheduler(
                 lambda dask_scheduler: [
@@ -255,11 +258,12 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
         )
 
     incoming = lambda dask_worker: list(dask_worker.transfer_incoming_log)  # noqa: E731
-    before = client.run(incoming)
+    outgoing = lambda dask_worker: list(dask_worker.transfer_outgoing_log)  # noqa: E731
+    before, sent_before = client.run(incoming), client.run(outgoing)
     with backend:
         result = dingo(backend, objective, CONFIG, callback=check_placement)
         assert result.converged
-        after = client.run(incoming)
+        after, sent_after = client.run(incoming), client.run(outgoing)
         dependencies = client.run_on_scheduler(
             lambda dask_scheduler: {
                 k: {d.key for d in dask_scheduler.tasks[k].dependencies}
@@ -267,11 +271,11 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
                 for k in keys
             }
         )
-        # When each round task was submitted and when it finished (scheduler clock).
+        # When each round task was sent to its worker and when it finished (scheduler clock).
         times = client.run_on_scheduler(
             lambda dask_scheduler: {
                 k: (
-                    min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "released", "waiting")),
+                    min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "waiting", "processing")),
                     min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "processing", "memory")),
                 )
                 for keys in rounds
@@ -284,25 +288,30 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
     # Replies: a few parameter vectors at most (B trial gradients + losses).
     assert len(backend.reply_nbytes) == backend.n_shards * (result.rounds - len(rounds) + 1)
     assert max(backend.reply_nbytes) <= (B + 4) * (D + 1) * 8
-    # Every round task depends on exactly its shard and the previous round's
-    # result of that shard (passed by reference; the state never moves) ...
+    # Every round task depends on its shard and the previous round's result of
+    # that shard (passed by reference; the state never moves), and a worker's
+    # second shard's task on the first one's (two shards share each
+    # single-thread worker: it is chained behind, not queued) ...
     for r, keys in enumerate(rounds):
         for j, key in enumerate(keys):
             expected = {shard_keys[j]} if r == 0 else {shard_keys[j], rounds[r - 1][j]}
-            assert dependencies[key] == expected
+            same_worker_before = [k for k, a in zip(keys[:j], addresses[r][:j]) if a == addresses[r][j]]
+            assert dependencies[key] == expected | set(same_worker_before[-1:])
     # ... ran where its shard lives ...
     assert placements and all(task == shard and task for p in placements for task, shard in p)
     # ... never waited in a worker's queue, where work stealing could have taken
     # it (two shards share each single-thread worker: the second one's task is
-    # submitted once the first one's is done) ...
+    # sent to the worker once the first one's is done) ...
     assert all(len(set(a)) == 2 for a in addresses)
     for keys, where in zip(rounds, addresses):
         for address in set(where):
             mine = sorted((times[k] for k, a in zip(keys, where) if a == address))
             assert all(later[0] >= earlier[1] for earlier, later in zip(mine, mine[1:]))
-    # ... and no worker fetched anything from another during the fit.
+    # ... and no worker fetched anything from another during the fit, nor sent
+    # any result to anyone: the replies came with the tasks' completion.
     for address in after:
         assert after[address][len(before[address]) :] == []
+        assert sent_after[address][len(sent_before[address]) :] == []
     # The scheduler knows how large a shard is (for its cost and memory models).
     assert min(shard_nbytes) >= 1000 * N_FEATURES * 8
     # close() releases everything this fit put on the cluster.
@@ -314,6 +323,49 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
         time.sleep(0.1)
     assert scheduler_tasks_with(client, backend.token) == []
     assert not set(shard_keys) & set(scheduler_tasks_with(client, "dingo-shard"))
+
+
+def test_one_graph_submission_per_round_and_no_reply_tasks(client):
+    """Every round reaches the scheduler as one graph of one task per shard; nothing else is submitted."""
+    X, Y, s, objective = make_problem("softmax")
+    maps = []
+    with counted_graphs(client) as graphs:
+        with DaskBackend.from_numpy(client, X, Y, s, [0, 1000, 2000, 3000, 4000]) as backend:
+            map_round = backend._map
+
+            def recording_map(*args):
+                handles = map_round(*args)
+                maps.append(sorted(handles.keys))
+                return handles
+
+            backend._map = recording_map
+            result = dingo(backend, objective, CONFIG)
+        submitted = graphs()
+    assert result.converged and len(maps) > 5
+    build, *rounds = submitted
+    assert len(build) == 4 and all(key.startswith("dingo-shard") for key in build)
+    # One submission per round, holding that round's task for every shard,
+    # in the order of the rounds; no reply task, no other graph.
+    assert rounds == maps
+    assert all(len(keys) == backend.n_shards for keys in rounds)
+    assert not [key for keys in submitted for key in keys if "reply" in key]
+
+
+def test_reports_missing_from_the_events_are_fetched(client, monkeypatch):
+    """A cluster that drops the reports' events still gives every report (from the results)."""
+    from sklearn_dingo._backends import _dask_channel
+    from sklearn_dingo._backends._dask_channel import PlacedTask, ReplyChannel
+    from sklearn_dingo._backends._dask_tasks import whole
+
+    monkeypatch.setattr(_dask_channel, "_REPORT_GRACE_SECONDS", 0.1)
+    workers = sorted(client.nthreads())
+    tasks = [PlacedTask(f"square-{j}-{time.time_ns()}", pow, (j, 2), workers[j % 2], whole) for j in range(5)]
+    with ReplyChannel(client) as channel:
+        channel._deliver = lambda event: None
+        futures = channel.submit("dropped", tasks, dict(client.nthreads()))
+        received = channel.receive("dropped", futures, tasks)
+    assert [value for value, _ in received] == [j**2 for j in range(5)]
+    assert [address for _, address in received] == [workers[j % 2] for j in range(5)]
 
 
 def test_shard_errors_propagate_with_the_round(client):

@@ -406,27 +406,39 @@ def test_fit_from_dask_dataframe(client):
 
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, kind, monkeypatch):
-    # Every blocking client call is a client-cluster round trip (what a slow
-    # link charges for): one to learn which worker holds each block of X (the
-    # scheduler answers once they are computed), one for the target summary
-    # with X's rows checked where they are, one for building the shards
-    # (rows, weights and workers come back with them), then one per reduce
-    # round of the method; no scheduler queries of their own.
+    # Every wait of the client for the cluster is a client-cluster round trip
+    # (what a slow link charges for): one to learn which worker holds each
+    # block of X (the scheduler answers once they are computed), one for the
+    # target summary with X's rows checked where they are, one for building
+    # the shards (rows, weights and workers come with them), then one per
+    # reduce round of the method; no scheduler queries of their own. The
+    # scheduler is told to drop the reports it kept after reading and after
+    # the fit (it sits beside the client or on the client's side of the link).
+    from sklearn_dingo._backends._dask_channel import ReplyChannel
+
     X, y = make_data(kind)
     Xd, yd = client.persist(list(to_dask(X, y)))
     calls = []
-    sync = Client.sync
+    sync, receive = Client.sync, ReplyChannel.receive
 
     def counting_sync(self, *args, **kwargs):
         calls.append(getattr(args[0], "__name__", repr(args[0])))
         return sync(self, *args, **kwargs)
 
+    def counting_receive(self, *args, **kwargs):
+        calls.append("receive")
+        return receive(self, *args, **kwargs)
+
     monkeypatch.setattr(Client, "sync", counting_sync)
+    monkeypatch.setattr(ReplyChannel, "receive", counting_receive)
     est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
     monkeypatch.undo()
     reduces = (est.n_communication_rounds_ + 1) // 2  # the first reduce has no broadcast
-    assert calls[0] == "_run_on_scheduler"
-    assert len(calls) == 3 + reduces, calls
+    assert calls == (
+        ["_run_on_scheduler", "receive", "_run_on_scheduler", "receive"]
+        + ["receive"] * reduces
+        + ["_run_on_scheduler"]
+    ), calls
     assert_matches_sklearn(est, X, y)
 
 
@@ -540,9 +552,18 @@ def test_dask_sample_weight_and_class_weight(client, kind):
 
 
 def _record_gathers(client, monkeypatch):
-    """Sizes (``dask.sizeof``) of everything the client gathers from the cluster, item by item."""
+    """Sizes (``dask.sizeof``) of everything the client gathers or receives from the cluster, item by item."""
+    from sklearn_dingo._backends._dask_channel import ReplyChannel
+
     sizes = []
-    gather = client.gather
+    gather, receive = client.gather, ReplyChannel.receive
+
+    def recording_receive(self, *args, **kwargs):
+        result = receive(self, *args, **kwargs)
+        sizes.extend(sizeof(value) for value, _ in result)
+        return result
+
+    monkeypatch.setattr(ReplyChannel, "receive", recording_receive)
 
     def flatten(result):
         if isinstance(result, list):

@@ -66,19 +66,19 @@ from dask.sizeof import sizeof
 from dask.utils import parse_bytes
 
 from ._base import MixingCost, ShardBackend
+from ._dask_channel import Earlier, PlacedTask, ReplyChannel
 from ._dask_client import (
     active_client_or_none,
     cluster_threads,
     get_active_client,
-    pinned,
     round_errors,
-    submit_placed,
     worker_slots,
 )
 from ._dask_tasks import (
     assemble_shard,
+    make_encoded_shard,
     make_shard,
-    reply_and_address,
+    round_reply,
     rows_of_shard,
     run_round,
     shard_summary,
@@ -93,11 +93,13 @@ __all__ = [
 ]
 
 class _Handles:
-    """One round's result futures (``(reply, state)`` per shard) and where they run."""
+    """One round's result futures (``(reply, state)`` per shard), its tasks and where they run."""
 
-    __slots__ = ("futures", "addresses")
+    __slots__ = ("tag", "tasks", "futures", "addresses")
 
-    def __init__(self, futures, addresses):
+    def __init__(self, tag, tasks, futures, addresses):
+        self.tag = tag
+        self.tasks = tasks
         self.futures = futures
         self.addresses = addresses
 
@@ -127,6 +129,9 @@ class DaskBackend(ShardBackend):
         Futures of :class:`~sklearn_dingo._objectives.ShardData` of positive weight.
     weight_sums : array-like of shape (m,)
         ``S_j`` of each shard.
+    channel : ReplyChannel, optional
+        The channel the shards were built through (one is opened otherwise);
+        closed with the backend.
 
     Attributes
     ----------
@@ -137,11 +142,12 @@ class DaskBackend(ShardBackend):
         the only data that travel from the workers to the driver.
     """
 
-    def __init__(self, client, shards, weight_sums):
+    def __init__(self, client, shards, weight_sums, channel=None):
         super().__init__(weight_sums)
         if len(shards) != len(self.weights):
             raise ValueError(f"got {len(shards)} shards but {len(self.weights)} weight sums.")
         self.client = client
+        self.channel = ReplyChannel(client) if channel is None else channel
         self.shards = list(shards)
         self.token = uuid.uuid4().hex[:12]
         self.reply_nbytes = []
@@ -204,20 +210,15 @@ class DaskBackend(ShardBackend):
             X = sp.csr_matrix(X)
         slots = worker_slots(client)
         token = uuid.uuid4().hex[:12]
-        shards = []
-        with warnings.catch_warnings():
-            # The rows are deliberately part of the task specifications: that
-            # is what lets the scheduler rebuild a shard whose worker died
-            # (scattered data could not be recomputed). Each row is sent once.
-            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-            for selection in rows:
-                s = sample_weight[selection]
-                if not float(np.sum(s)) > 0:
-                    continue
-                j = len(shards)
-                block = (take_rows(X, selection), Y[selection, ...], s)
-                shards.append(_submit_shard(client, block, f"{j}-{token}", slots[j % len(slots)]))
-        backend = cls._from_submitted(client, shards)
+        tasks = []
+        for selection in rows:
+            s = sample_weight[selection]
+            if not float(np.sum(s)) > 0:
+                continue
+            block = (take_rows(X, selection), Y[selection, ...], s)
+            j = len(tasks)
+            tasks.append(PlacedTask(f"dingo-shard{j}-{token}", make_shard, block, slots[j % len(slots)], shard_summary))
+        backend = cls._built_through(client, tasks, threads={a: slots.count(a) for a in set(slots)})
         backend.rows_mixed = len(rows) > 1 and all(s.step == len(rows) for s in rows)  # row_slices(mixed=True)
         return backend
 
@@ -262,28 +263,33 @@ class DaskBackend(ShardBackend):
         X, blocks, workers, threads = located_row_blocks(client, X)
         Y, sample_weight = align_rows(client, X, Y, sample_weight)
         placed = shard_parts(
-            client, DaskInputs(X, None, None, None, blocks, workers, threads), Y, sample_weight,
+            DaskInputs(X, None, None, None, blocks, workers, threads), Y, sample_weight,
             n_params=n_params, n_outputs=n_outputs, min_rows=min_rows, max_shards=max_shards,
         )
         return cls.from_chunks(client, *placed)
 
     @classmethod
-    def from_chunks(cls, client, parts, workers, rows=None, threads=None):
-        """Shards built on given workers from the row blocks they hold.
+    def from_chunks(cls, client, parts, workers, rows=None, threads=None, encoding=None):
+        """Shards built on given workers from the row blocks they hold, in one graph.
 
         Parameters
         ----------
         client : distributed.Client
         parts : list of tuple
-            ``(X_blocks, Y_blocks, weight_blocks)`` of each shard: futures, or
-            lists of futures of consecutive row blocks (concatenated).
+            ``(X_blocks, Y_blocks, weight_blocks)`` of each shard: futures or
+            delayed objects, or lists of them for consecutive row blocks
+            (concatenated). With ``encoding``, the targets are labels and the
+            weights raw (``weight_blocks`` None: all ones).
         workers : list of str
             Where each shard is built (where most of its X is).
         rows : sequence of int, optional
             Rows of each shard, checked against the built shards.
         threads : dict of str to int, optional
             Every worker's threads, so that no build waits in a worker's
-            queue (:func:`~._dask_client.submit_placed`).
+            queue (:class:`~._dask_channel.ReplyChannel`).
+        encoding : tuple, optional
+            ``(classes, class_weights, objective)``: encode the labels where
+            each shard is built (:func:`~._dask_tasks.make_encoded_shard`).
 
         Returns
         -------
@@ -291,32 +297,46 @@ class DaskBackend(ShardBackend):
             Its shards are the chunks as they are; :meth:`mix_rows` can mix them.
         """
         token = uuid.uuid4().hex[:12]
-
-        def submit(j):
-            return _submit_shard(client, parts[j], f"{j}-{token}", workers[j])
-
-        shards = submit_placed(client, submit, list(workers), threads or {})
-        backend = cls._from_submitted(client, shards, expected_rows=rows)
+        func = make_shard if encoding is None else make_encoded_shard
+        tasks = [
+            PlacedTask(
+                f"dingo-shard{j}-{token}", func, tuple(part) + (() if encoding is None else (encoding,)),
+                workers[j], shard_summary,
+            )
+            for j, part in enumerate(parts)
+        ]
+        backend = cls._built_through(client, tasks, threads=threads, expected_rows=rows)
         backend._mixable = True
         return backend
 
     @classmethod
-    def _from_submitted(cls, client, shards, expected_rows=None):
-        """The backend of shard futures just submitted, once they are built.
+    def _built_through(cls, client, tasks, threads=None, expected_rows=None):
+        """The backend of shards built by ``tasks``, in one batch of a new channel.
 
-        One gather waits for every shard and brings back its rows, weight sum,
-        worker and that worker's threads: the first round is placed without
-        asking the scheduler anything. Shards of zero weight are released.
+        Their summaries (rows, weight sum, worker and its threads) come back
+        with their completion: the first round is placed without asking the
+        scheduler anything. Shards of zero weight are released.
         """
-        if not shards:
+        if not tasks:
             raise ValueError("Sample weights must not all be zero.")
-        kept, summaries = _built(client, shards, "build shards")
-        rows = tuple(summary.rows for summary in summaries)
-        if expected_rows is not None and rows != tuple(expected_rows):  # pragma: no cover
-            raise RuntimeError(f"expected chunks of {tuple(expected_rows)} rows, the workers hold {rows}.")
-        if not kept:
-            raise ValueError("Sample weights must not all be zero.")
-        backend = cls(client, [shards[j] for j in kept], [summaries[j].weight_sum for j in kept])
+        channel = ReplyChannel(client)
+        try:
+            with warnings.catch_warnings():
+                # In-memory rows are deliberately part of the task specifications:
+                # that is what lets the scheduler rebuild a shard whose worker
+                # died (scattered data could not be recomputed). Each row is sent once.
+                warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                shards = channel.submit("build", tasks, threads)
+            kept, summaries = _built(channel, "build", shards, tasks, "build shards")
+            rows = tuple(summary.rows for summary in summaries)
+            if expected_rows is not None and rows != tuple(expected_rows):  # pragma: no cover
+                raise RuntimeError(f"expected chunks of {tuple(expected_rows)} rows, the workers hold {rows}.")
+            if not kept:
+                raise ValueError("Sample weights must not all be zero.")
+        except BaseException:
+            channel.close()
+            raise
+        backend = cls(client, [shards[j] for j in kept], [summaries[j].weight_sum for j in kept], channel=channel)
         backend._adopt([summaries[j] for j in kept])
         return backend
 
@@ -390,29 +410,32 @@ class DaskBackend(ShardBackend):
         piece_rows = self._piece_rows()
         order = sorted(piece_rows)  # (i, j) pairs
         threads = self._worker_threads(self._shard_addresses)
-
-        def submit_piece(k):
-            i, j = order[k]
-            return self.client.submit(
-                rows_of_shard, self.shards[i], piece_rows[i, j][0], m,
-                key=f"dingo-mix-piece{i}-to{j}-{token}", pure=False, **pinned(self._shard_addresses[i]),
+        # The pieces (cut where each shard lives) and the mixed shards (made
+        # where each old shard was) go out in one graph; only the mixed
+        # shards report, with their summaries.
+        pieces = {
+            (i, j): PlacedTask(
+                f"dingo-mix-piece{i}-to{j}-{token}", rows_of_shard, (self.shards[i], piece_rows[i, j][0], m),
+                self._shard_addresses[i],
             )
-
-        piece_futures = submit_placed(self.client, submit_piece, [self._shard_addresses[i] for i, _ in order], threads)
-        pieces = dict(zip(order, piece_futures))
-
-        def submit_mixed(j):
-            return self.client.submit(
-                assemble_shard, *[pieces[i, j] for i in range(m)],
-                key=f"dingo-mixed-shard{j}-{token}", pure=False, **pinned(self._shard_addresses[j]),
+            for i, j in order
+        }
+        position = {pair: k for k, pair in enumerate(order)}
+        mixed = [
+            PlacedTask(
+                f"dingo-mixed-shard{j}-{token}", assemble_shard,
+                tuple(Earlier(position[i, j]) for i in range(m)), self._shard_addresses[j], shard_summary,
             )
-
-        mixed = submit_placed(self.client, submit_mixed, list(self._shard_addresses), threads)
-        kept, summaries = _built(self.client, mixed, "mix rows")
+            for j in range(m)
+        ]
+        tasks = [pieces[pair] for pair in order] + mixed
+        futures = self.channel.submit(f"mix-{token}", tasks, threads)
+        new_shards = futures[len(order):]
+        kept, summaries = _built(self.channel, f"mix-{token}", futures, tasks, "mix rows")
         if not kept:  # pragma: no cover - the rows and their weights are the same
             raise RuntimeError("mixing the rows lost their weights.")
         self._release_futures()
-        self.shards = [mixed[j] for j in kept]
+        self.shards = [new_shards[j] for j in kept]
         self._adopt([summaries[j] for j in kept])
         return [summaries[j].weight_sum for j in kept]
 
@@ -456,43 +479,25 @@ class DaskBackend(ShardBackend):
         if self._closed:
             raise RuntimeError("this DaskBackend is closed.")
         tag = self._unique_name(name)
-
-        def submit(j):
-            return self.client.submit(
-                run_round,
-                func,
-                self.shards[j],
-                None if handles is None else handles[j],
-                payload,
-                static,
-                key=f"dingo-{tag}-shard{j}-{self.token}",
-                pure=False,
-                **pinned(addresses[j]),
-            )
-
         with round_errors(tag):
             addresses = self._locations(handles)
-            futures = submit_placed(self.client, submit, addresses, self._worker_threads(addresses))
-        self.last_handles = _Handles(futures, addresses)
+            tasks = [
+                PlacedTask(
+                    f"dingo-{tag}-shard{j}-{self.token}", run_round,
+                    (func, shard, None if handles is None else handles[j], payload, static),
+                    addresses[j], round_reply,
+                )
+                for j, shard in enumerate(self.shards)
+            ]
+            futures = self.channel.submit(tag, tasks, self._worker_threads(addresses))
+        self.last_handles = _Handles(tag, tasks, futures, addresses)
         return self.last_handles
 
     def _gather_replies(self, handles):
-        # Not pinned: a task's only dependency decides where it runs, so each
-        # reply task runs where its (reply, state) is, and says which worker
-        # that is (the next round's placement, with no scheduler query).
-        reply_futures = [
-            self.client.submit(
-                reply_and_address,
-                future,
-                key="dingo-reply-" + future.key.removeprefix("dingo-"),
-                pure=False,
-            )
-            for future in handles.futures
-        ]
-        with round_errors(handles.keys[0].removeprefix("dingo-").rsplit("-shard", 1)[0]):
-            gathered = self.client.gather(reply_futures)
-        replies = [reply for reply, _ in gathered]
-        addresses = [address for _, address in gathered]
+        with round_errors(handles.tag):
+            received = self.channel.receive(handles.tag, handles.futures, handles.tasks)
+        replies = [reply for reply, _ in received]
+        addresses = [address for _, address in received]
         # A worker that moved a state is fine; a state on a worker we do not
         # know means the cluster changed: ask the scheduler next round.
         known = self._state_addresses is None or set(addresses) <= set(self._nthreads)
@@ -510,26 +515,24 @@ class DaskBackend(ShardBackend):
         self.shards = []
 
     def close(self):
-        """Release the shards and the last round's results on the cluster."""
+        """Release the shards and the last round's results on the cluster, and the channel."""
         if self._closed:
             return
         self._closed = True
         self._release_futures()
+        self.channel.close()
 
 
-def _built(client, shards, what):
-    """Wait for shard futures; their summaries and the indices of those of positive weight.
+def _built(channel, tag, futures, tasks, what):
+    """The summaries of the shards a batch built, and the indices of those of positive weight.
 
-    Shards of zero weight are released.
+    Shards of zero weight are released. Indices count the reporting tasks
+    (the shards) of the batch.
     """
     with round_errors(what):
-        summaries = client.gather(client.map(shard_summary, shards, pure=False))
+        summaries = [summary for summary, _ in channel.receive(tag, futures, tasks)]
+    shards = [future for future, task in zip(futures, tasks) if task.report is not None]
     kept = [j for j, summary in enumerate(summaries) if summary.weight_sum > 0]
     for j in sorted(set(range(len(shards))) - set(kept)):
         shards[j].release()
     return kept, summaries
-
-
-def _submit_shard(client, parts, tag, address):
-    """Future of the ShardData built from ``parts = (X, Y, sample_weight)`` on ``address``."""
-    return client.submit(make_shard, *parts, key=f"dingo-shard{tag}", pure=False, **pinned(address))

@@ -1,25 +1,19 @@
-"""The Dask client side of the engine: finding the client, its workers, placing tasks, errors.
+"""The Dask client side of the engine: finding the client, its workers and blocks, errors.
 
-Placing tasks: a task that reads a shard or a block of X must run on the
-worker that holds it, or the data move. Pinning it there is not enough: a
-task waiting in a worker's queue is what Dask's work stealing hands to an
-idle worker, dependencies included. :func:`submit_placed` therefore never
-gives a worker more of a batch's tasks than it has threads; the next one is
-submitted when one of its tasks finishes.
+Tasks are submitted and their results received through a
+:class:`~._dask_channel.ReplyChannel`.
 """
 
 import asyncio
-from collections import deque
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 
 __all__ = [
-    "row_block_futures",
     "active_client_or_none",
     "block_holders",
     "cluster_threads",
     "get_active_client",
-    "submit_placed",
+    "row_block_futures",
 ]
 
 _NO_CLIENT_MESSAGE = (
@@ -63,56 +57,6 @@ def pinned(address):
     if address is None:
         return {}
     return {"workers": [address], "allow_other_workers": True}
-
-
-def submit_placed(client, submit, addresses, threads):
-    """Submit one task per entry of ``addresses``, never queueing tasks on a worker.
-
-    Parameters
-    ----------
-    client : distributed.Client
-    submit : callable
-        ``submit(j)`` submits task j (pinned to ``addresses[j]``) and returns its future.
-    addresses : list of str or None
-        The worker of each task (None: anywhere, submitted at once).
-    threads : dict of str to int
-        Threads of each worker; a worker not in it gets its tasks at once.
-
-    Returns
-    -------
-    list of distributed.Future
-        In the order of ``addresses``; all submitted when this returns (the
-        last ones may still be running).
-    """
-    from distributed import as_completed
-
-    futures = [None] * len(addresses)
-    free = dict(threads)
-    waiting = {address: deque() for address in free}
-    running = as_completed(loop=client.loop)
-    for j, address in enumerate(addresses):
-        if address not in free:  # anywhere, being rebuilt, or a worker that just left
-            futures[j] = submit(j)
-        elif free[address] > 0:
-            free[address] -= 1
-            futures[j] = submit(j)
-            running.add(futures[j])
-        else:
-            waiting[address].append(j)
-    n_waiting = sum(len(queue) for queue in waiting.values())
-    if n_waiting:
-        index = {future.key: j for j, future in enumerate(futures) if future is not None}
-        for done in running:
-            queue = waiting[addresses[index[done.key]]]
-            if queue:
-                j = queue.popleft()
-                futures[j] = submit(j)
-                running.add(futures[j])
-                index[futures[j].key] = j
-                n_waiting -= 1
-                if not n_waiting:
-                    break
-    return futures
 
 
 def block_holders(client, futures):

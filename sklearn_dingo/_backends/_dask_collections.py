@@ -9,16 +9,18 @@ to the client, never X.
 """
 
 import math
+import uuid
 import warnings
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
-from dask.delayed import Delayed
 
 from .._array_api import get_namespace, to_numpy
-from ._dask_client import block_holders, pinned, row_block_futures, submit_placed
+from ._dask_channel import PlacedTask, ReplyChannel
+from ._dask_client import block_holders, row_block_futures
+from ._dask_tasks import encoded_targets, whole
 
 __all__ = [
     "as_dask_features",
@@ -260,39 +262,61 @@ def located_row_blocks(client, X):
         If X has non-finite values, with scikit-learn's wording.
     """
     X, blocks, threads, inspection = _inspection(client, X)
-    X, blocks, workers = _located(X, blocks, _results(client, inspection)[0], client)
+    X, blocks, workers = _located(X, blocks, _results(client, threads, inspection)[0], client)
     return X, blocks, workers, threads
 
 
 def _inspection(client, X):
-    """X persisted (with a client), its blocks and their workers, and the inspection of each block.
+    """X persisted (with a client), its blocks, every worker's threads, and the inspection tasks.
 
-    With a client the inspection tasks are submitted at once, each pinned to
-    the worker that holds its block (:func:`~._dask_client.submit_placed`);
-    without one they are lazy.
+    With a client each inspection task is placed on the worker that holds
+    its block (asking the scheduler costs no link round trip: it waits for
+    the blocks itself); without one they are run by Dask's local scheduler.
+    """
+    if client is None:
+        return X, None, None, [PlacedTask(None, _inspect_block, (b,)) for b in X.to_delayed().ravel()]
+    X = client.persist(X)
+    blocks = row_block_futures(X)
+    holders, threads = block_holders(client, blocks)
+    token = uuid.uuid4().hex[:12]
+    tasks = [
+        PlacedTask(f"dingo-inspect{j}-{token}", _inspect_block, (block,), holder, whole)
+        for j, (block, holder) in enumerate(zip(blocks, holders))
+    ]
+    return X, blocks, threads, tasks
+
+
+def _results(client, threads, *parts):
+    """The values of lists of tasks, all in one batch: one link round trip on a cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client or None
+        None: Dask's local scheduler runs them.
+    threads : dict of str to int or None
+        Every worker's threads (for placing the tasks).
+    *parts : list of PlacedTask
+        Their reports (the whole result) are the values.
+
+    Returns
+    -------
+    list of list
+        The values of each part.
     """
     import dask
 
     if client is None:
-        return X, None, None, [dask.delayed(_inspect_block, pure=True)(b) for b in X.to_delayed().ravel()]
-    X = client.persist(X)
-    blocks = row_block_futures(X)
-    holders, threads = block_holders(client, blocks)
-
-    def submit(j):
-        return client.submit(_inspect_block, blocks[j], pure=False, **pinned(holders[j]))
-
-    return X, blocks, threads, submit_placed(client, submit, holders, threads)
-
-
-def _results(client, *parts):
-    """The values of lists of futures or delayed objects, in one round trip."""
-    import dask
-
-    if client is None:
-        return dask.compute(*parts)
-    parts = [part if not part or not isinstance(part[0], Delayed) else client.compute(part) for part in parts]
-    return client.gather(list(parts))
+        return dask.compute(*[[dask.delayed(task.func, pure=True)(*task.args) for task in part] for part in parts])
+    tasks = [task for part in parts for task in part]
+    with ReplyChannel(client) as channel:
+        futures = channel.submit("read", tasks, threads)
+        values = [value for value, _ in channel.receive("read", futures, tasks)]
+    del futures  # small results: released on the cluster
+    out, start = [], 0
+    for part in parts:
+        out.append(values[start : start + len(part)])
+        start += len(part)
+    return out
 
 
 def _located(X, blocks, reports, client):
@@ -341,13 +365,13 @@ def read_training_data(X, y, sample_weight, client=None):
     X, blocks, threads, inspection = _inspection(client, X)
     with _scheduler(client):
         if any(math.isnan(c) for c in X.chunks[0]):
-            (reports,) = _results(client, inspection)
+            (reports,) = _results(client, threads, inspection)
             X, _, workers = _located(X, blocks, reports, client)
             y, sample_weight = _targets_aligned(X, y, sample_weight)
-            (summaries,) = _results(client, _target_summaries(y, sample_weight))
+            (summaries,) = _results(client, threads, _target_summaries(y, sample_weight))
         else:  # X's rows known: its inspection and the targets' summary in one round trip
             y, sample_weight = _targets_aligned(X, y, sample_weight)
-            reports, summaries = _results(client, inspection, _target_summaries(y, sample_weight))
+            reports, summaries = _results(client, threads, inspection, _target_summaries(y, sample_weight))
             X, _, workers = _located(X, blocks, reports, client)
     classes, sums = _merged_summaries(summaries)
     return DaskInputs(X, y, sample_weight, feature_names, blocks, workers, threads), classes, sums
@@ -384,13 +408,11 @@ def _chunk_summary(y_block, s_block):
 
 
 def _target_summaries(y, sample_weight):
-    """Lazy per-chunk summaries of y and the weights (never X)."""
-    import dask
-
+    """Tasks summarising y and the weights chunk by chunk (never X), run where the chunks are."""
     yd = y.to_delayed().ravel()
     sd = [None] * len(yd) if sample_weight is None else sample_weight.to_delayed().ravel()
-    summarise = dask.delayed(_chunk_summary, pure=True)
-    return [summarise(a, b) for a, b in zip(yd, sd)]
+    token = uuid.uuid4().hex[:12]
+    return [PlacedTask(f"dingo-targets{j}-{token}", _chunk_summary, (a, b), None, whole) for j, (a, b) in enumerate(zip(yd, sd))]
 
 
 def _merged_summaries(parts):
@@ -407,9 +429,8 @@ def _merged_summaries(parts):
 
 def _encode_block(y_block, s_block, classes, class_weights, objective):
     """Encoded targets and final weights of one chunk, side by side: shape (n, K + 1)."""
-    index = np.searchsorted(classes, to_numpy(y_block))
-    s = to_numpy(s_block).astype(np.float64)
-    return np.concatenate([objective.encode_targets(index), (s * class_weights[index])[:, None]], axis=1)
+    Y, weights = encoded_targets(y_block, s_block, classes, class_weights, objective)
+    return np.concatenate([Y, weights[:, None]], axis=1)
 
 
 def encode_targets(y, sample_weight, classes, class_weights, objective):

@@ -13,8 +13,6 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from ._dask_client import row_block_futures
-
 __all__ = ["compute_in_process", "shard_bounds_for_dask_chunks", "shard_parts"]
 
 
@@ -85,28 +83,31 @@ def shard_bounds_for_dask_chunks(chunks, n_params, n_outputs, *, min_rows=0, max
     return tuple(sizes)
 
 
-def shard_parts(client, inputs, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):
+def shard_parts(inputs, targets, weights, *, n_params, n_outputs, min_rows=0, max_shards=None):
     """What each shard is built from, and where: X's blocks stay where they are.
 
     Neighbouring row chunks too small to be shards are merged
     (:func:`shard_bounds_for_dask_chunks`): a merged shard is built on the
     worker that holds the largest of its blocks, and only the others move.
+    Nothing is submitted here: the targets' and weights' blocks are Dask
+    delayed objects, computed in the same graph as the shards.
 
     Parameters
     ----------
-    client : distributed.Client
     inputs : DaskInputs
         With X's located blocks.
-    Y : dask.array.Array of shape (n, K)
-    sample_weight : dask.array.Array of shape (n,)
-        Aligned with X's row chunks.
+    targets : dask.array.Array of shape (n,) or (n, K)
+        Labels, or targets already encoded, aligned with X's row chunks.
+    weights : dask.array.Array of shape (n,) or None
+        Aligned with X's row chunks; None: all ones.
     n_params, n_outputs, min_rows, max_shards
         See :func:`shard_bounds_for_dask_chunks`.
 
     Returns
     -------
     parts : list of tuple
-        ``(X_blocks, Y_blocks, weight_blocks)`` of each shard: lists of futures.
+        ``(X_blocks, target_blocks, weight_blocks)`` of each shard: lists of
+        futures and delayed objects (``weight_blocks`` None without weights).
     workers : list of str
         Where each shard is built.
     rows : tuple of int
@@ -116,15 +117,23 @@ def shard_parts(client, inputs, Y, sample_weight, *, n_params, n_outputs, min_ro
     """
     rows = inputs.X.chunks[0]
     sizes = shard_bounds_for_dask_chunks(rows, n_params, n_outputs, min_rows=min_rows, max_shards=max_shards)
-    Y, sample_weight = client.persist([Y.rechunk({1: -1}), sample_weight])
-    Y_blocks, weight_blocks = row_block_futures(Y), row_block_futures(sample_weight)
+    if targets.ndim == 2:
+        targets = targets.rechunk({1: -1})
+    target_blocks = targets.to_delayed().ravel()
+    weight_blocks = None if weights is None else weights.to_delayed().ravel()
     edges = np.cumsum((0, *rows))
     parts, workers = [], []
     start = 0
     for size in (size for size in sizes if size > 0):
         group = [i for i in range(len(rows)) if start <= edges[i] < start + size and rows[i] > 0]
         start += size
-        parts.append(tuple([blocks[i] for i in group] for blocks in (inputs.blocks, Y_blocks, weight_blocks)))
+        parts.append(
+            (
+                [inputs.blocks[i] for i in group],
+                [target_blocks[i] for i in group],
+                None if weight_blocks is None else [weight_blocks[i] for i in group],
+            )
+        )
         workers.append(inputs.workers[max(group, key=lambda i: rows[i])])
     return parts, workers, tuple(size for size in sizes if size > 0), inputs.threads
 

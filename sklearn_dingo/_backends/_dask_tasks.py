@@ -5,6 +5,7 @@ unpickles one imports this module, which also registers the real sizes of
 shards and shard states with ``dask.sizeof`` before the worker sizes them.
 """
 
+import pickle
 from typing import NamedTuple
 
 import numpy as np
@@ -62,6 +63,28 @@ def make_shard(X, Y, sample_weight):
     return ShardData(X, Y, sample_weight, float(get_namespace(sample_weight).sum(sample_weight)))
 
 
+def make_encoded_shard(X, y, sample_weight, encoding):
+    """A ShardData from row blocks of labels and raw weights (None: all ones), encoded here.
+
+    ``encoding`` is ``(classes, class_weights, objective)``: the shard's
+    targets are the objective's encoding of each label's index in
+    ``classes``, its weights the raw weights times the label's class weight.
+    Encoding where the shard is built costs no task (and no link round trip)
+    of its own.
+    """
+    y = _joined(y)
+    sample_weight = None if sample_weight is None else _joined(sample_weight)
+    Y, weights = encoded_targets(y, sample_weight, *encoding)
+    return make_shard(X, Y, weights)
+
+
+def encoded_targets(y, sample_weight, classes, class_weights, objective):
+    """The objective's targets (n, K) and the final weights (n,) of labels and raw weights."""
+    index = np.searchsorted(classes, to_numpy(y).reshape(-1))
+    s = np.ones(index.shape[0]) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    return objective.encode_targets(index), s * np.asarray(class_weights)[index]
+
+
 def _joined(blocks):
     """Consecutive row blocks as one array (a single block as it is)."""
     if not isinstance(blocks, (list, tuple)):
@@ -112,8 +135,43 @@ def run_round(func, shard, previous, payload, static):
     return func(shard, state, *payload, **static)
 
 
-def reply_and_address(result):
-    """A round's reply and the worker holding the round's state."""
+def whole(result):
+    """A task's whole (small) result as its report."""
+    return result
+
+
+def round_reply(result):
+    """The reply of a round's ``(reply, state)``: what its task reports to the client."""
+    return result[0]
+
+
+def run_and_report(topic, tag, index, report, func, args, *after):
+    """Run ``func(*args)`` and publish ``report(result)`` on ``topic``; return the result.
+
+    The report is a Dask event: the worker sends it to the scheduler on the
+    stream that carries the task's completion, and the scheduler forwards it
+    to the client subscribed to the topic (see :mod:`._dask_channel`).
+    ``after`` are the tasks this one was chained behind (ignored: they only
+    order the tasks of one worker).
+    """
     from distributed import get_worker
 
-    return result[0], get_worker().address
+    result = func(*args)
+    if report is not None:
+        get_worker().log_event(topic, report_message(tag, index, report, result))
+    return result
+
+
+def report_message(tag, index, report, result):
+    """The event of one task's report: tag, index, the pickled report and the worker's address.
+
+    Event messages must be plain (msgpack) data: the report travels pickled.
+    """
+    from distributed import get_worker
+
+    return {
+        "tag": tag,
+        "index": index,
+        "value": pickle.dumps(report(result), protocol=pickle.HIGHEST_PROTOCOL),
+        "address": get_worker().address,
+    }
