@@ -231,8 +231,10 @@ class ClusterMeter:
 
     * **round trips**: calls of ``Client.sync`` made from this (non event loop)
       thread, i.e. every blocking client operation: ``dask.compute`` /
-      ``Client.get``, ``gather``, ``scatter``, ``wait``, ``who_has``, ``Future.result``.
-      Each sends requests and waits for the cluster's answer.
+      ``Client.get``, ``gather``, ``scatter``, ``wait``, ``who_has``, ``Future.result``,
+      and every wait of DINGO's reply channel for a batch's reports (they come
+      as Dask events, not by a client call). Each sends requests and waits
+      for the cluster's answer.
     * **graph computes**: calls of ``Client.get`` (what ``dask.compute`` runs).
     * **bytes**: bytes written to and read from the TCP connections of this
       process whose peer is the scheduler (the client's side of the
@@ -251,6 +253,11 @@ class ClusterMeter:
     def __init__(self, client):
         import distributed
         from distributed.comm import tcp
+
+        try:
+            from sklearn_dingo._backends._dask_channel import ReplyChannel
+        except ImportError:  # a version of the package before its reply channel (A/B runs)
+            ReplyChannel = type("ReplyChannel", (), {"receive": None})
 
         self.client = client
         self.scheduler_address = client.scheduler.address
@@ -271,13 +278,19 @@ class ClusterMeter:
             (tcp.TCP, "write", tcp.TCP.write),
             (tcp.TCP, "read", tcp.TCP.read),
             (tcp, "read_bytes_rw", tcp.read_bytes_rw),
+            (ReplyChannel, "receive", ReplyChannel.receive),
         ]
-        orig_sync, orig_get, orig_write, orig_read, orig_read_bytes = (o[2] for o in self._originals)
+        orig_sync, orig_get, orig_write, orig_read, orig_read_bytes, orig_receive = (o[2] for o in self._originals)
 
         def sync(self, *args, **kwargs):
             if not meter._paused:
                 meter.round_trips += 1
             return orig_sync(self, *args, **kwargs)
+
+        def receive(self, *args, **kwargs):
+            if not meter._paused:
+                meter.round_trips += 1
+            return orig_receive(self, *args, **kwargs)
 
         def get(self, *args, **kwargs):
             if not meter._paused:
@@ -304,6 +317,7 @@ class ClusterMeter:
 
         Client.sync = sync
         Client.get = get
+        ReplyChannel.receive = receive
         tcp.TCP.write = write
         tcp.TCP.read = read
         tcp.read_bytes_rw = read_bytes_rw

@@ -88,3 +88,46 @@ def test_quick_benchmark_writes_a_row_per_solver_per_problem(tmp_path):
         assert by[("1", "dask-ml lbfgs")]["status"] == "ok"
         assert int(by[("1", "dask-ml lbfgs")]["round_trips"]) > 0
         assert int(by[("1", "dingo (dask)")]["round_trips"]) > 0
+
+
+SLOW_LINK = ROOT / "benchmarks" / "slow_link.py"
+
+
+@pytest.mark.skipif(not SLOW_LINK.exists(), reason="benchmarks/ is not part of this installation")
+def test_emulated_link_queues_each_direction_then_delays():
+    sys.path.insert(0, str(SLOW_LINK.parent))
+    try:
+        from slow_link import Link
+    finally:
+        sys.path.remove(str(SLOW_LINK.parent))
+    link = Link(delay=0.05, rate=1000.0)  # 50 ms one way, 1,000 bytes/s per direction
+    assert link.arrival("up", 500, now=0.0) == pytest.approx(0.5 + 0.05)
+    # the next chunk waits for the first to be on the wire, however early it is read
+    assert link.arrival("up", 500, now=0.1) == pytest.approx(1.0 + 0.05)
+    assert link.arrival("down", 100, now=0.0) == pytest.approx(0.1 + 0.05)  # the other direction is free
+    assert link.arrival("up", 0, now=5.0) == pytest.approx(5.05)
+    assert Link(delay=0.01, rate=None).arrival("up", 10**9, now=1.0) == pytest.approx(1.01)
+    assert link.bytes == 1100
+
+
+@pytest.mark.skipif(not SLOW_LINK.exists(), reason="benchmarks/ is not part of this installation")
+def test_slow_link_benchmark_runs_and_reports():
+    """A tiny end-to-end run: two clusters behind the emulator, both solvers, the report's sections."""
+    proc = subprocess.run(
+        [
+            sys.executable, str(SLOW_LINK), "--n", "3000", "--d", "5", "--rtt-ms", "0,10", "--mbit", "inf",
+            "--repeats", "1", "--solvers", "dingo,newton",
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = proc.stdout
+    for link in ("0 ms", "10 ms"):
+        for solver in ("dingo", "newton"):
+            assert any(line.split()[:3] == [*link.split(), solver] for line in out.splitlines()), out
+    assert "DINGO" in out and "per cycle" in out and "for the setup" in out
+    assert "round trips per cycle" in out and "x faster than dask-ml newton" in out
+    assert "modelled" in out

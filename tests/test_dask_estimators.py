@@ -40,7 +40,7 @@ from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._dask import active_client_or_none
 from sklearn_dingo._driver import dingo
-from _clusters import local_cluster, new_children
+from _clusters import counted_graphs, local_cluster, new_children
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
 # The fits compared with in-process fits on the same row chunks keep their
@@ -429,16 +429,30 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
         calls.append("receive")
         return receive(self, *args, **kwargs)
 
-    monkeypatch.setattr(Client, "sync", counting_sync)
-    monkeypatch.setattr(ReplyChannel, "receive", counting_receive)
-    est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
-    monkeypatch.undo()
+    with counted_graphs(client) as graphs:
+        monkeypatch.setattr(Client, "sync", counting_sync)
+        monkeypatch.setattr(ReplyChannel, "receive", counting_receive)
+        est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+        monkeypatch.undo()
+        submitted = graphs()
     reduces = (est.n_communication_rounds_ + 1) // 2  # the first reduce has no broadcast
     assert calls == (
         ["_run_on_scheduler", "receive", "_run_on_scheduler", "receive"]
         + ["receive"] * reduces
         + ["_run_on_scheduler"]
     ), calls
+    # The graphs: the inputs persisted (X also as features in one column
+    # chunk), X's blocks inspected with the targets summarised, the shards
+    # built; then one graph per round, of one task per shard. No reply task.
+    first = next(k for k, keys in enumerate(submitted) if any(key.startswith("dingo-") for key in keys))
+    read, build, *rounds = submitted[first:]
+    assert all(key.startswith(("dingo-inspect", "dingo-targets")) for key in read)
+    n_shards = len(build)
+    assert n_shards > 1 and all(key.startswith("dingo-shard") for key in build)
+    assert len(rounds) == reduces
+    for keys in rounds:
+        assert len(keys) == n_shards and len({key.rsplit("-shard", 1)[0] for key in keys}) == 1
+    assert not [key for keys in submitted for key in keys if "reply" in key]
     assert_matches_sklearn(est, X, y)
 
 

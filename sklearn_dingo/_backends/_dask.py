@@ -9,20 +9,23 @@ label encoding, lazy prediction) in :mod:`._dask_collections`. These
 How a fit runs on the cluster
 -----------------------------
 Every shard is one future of a :class:`~sklearn_dingo._objectives.ShardData`
-living on one worker. A round of the driver submits one task per shard,
-``dingo-{round}-shard{j}-{token}``, pinned to the worker that holds the shard
-and taking, *by reference*, the shard future and the previous round's result
-future of that shard. The task returns ``(reply, state)``; the state (margins,
-search direction, the local solver with its eigendecomposition, ...) never
-leaves the worker. :meth:`DaskBackend.reduce` brings back only the reply, by a
-tiny ``dingo-reply-…`` task on the same worker, so the only bytes that cross
-the network per round are the broadcast payload (one or two parameter
-vectors) and the replies (a few parameter vectors).
+living on one worker. A round of the driver is one graph of one task per
+shard, ``dingo-{round}-shard{j}-{token}``, pinned to the worker that holds the
+shard and taking, *by reference*, the shard future and the previous round's
+result future of that shard. The task returns ``(reply, state)``; the state
+(margins, search direction, the local solver with its eigendecomposition,
+...) never leaves the worker, and the reply comes back by itself: the task
+publishes it as it ends, and the client receives it with the news of the
+end (:class:`~._dask_channel.ReplyChannel`). A round costs one link round
+trip between the client side and the workers, and the only bytes that cross
+it are the broadcast payload (one or two parameter vectors) and the replies
+(a few parameter vectors). The shards are built, and the inputs read, the
+same way: one batch each, summaries reported with the tasks' ends.
 
 Two things keep Dask from moving shards on its own. A worker never has more
-of a round's tasks than threads (:func:`~._dask_client.submit_placed`: the
-next one is submitted when one finishes): a task waiting in a worker's queue
-is what work stealing hands to an idle worker, shard and state included. And
+of a round's ready tasks than threads (its further tasks are chained behind
+its earlier ones in the same graph): a task waiting in a worker's queue is
+what work stealing hands to an idle worker, shard and state included. And
 shards and states report their real size (``dask.sizeof``), so the
 scheduler's cost model knows that moving them is expensive. The shards
 themselves are built where the rows of X already are (the same rule), and
@@ -52,8 +55,10 @@ worker that keeps dying, with Dask's ``KilledWorker`` and a note naming the
 round: never a silently different result.
 
 The price is memory on the scheduler: the row blocks of ``from_numpy`` (one
-copy, for the whole fit) and the broadcast payloads of every past round
-(about ``rounds × m × D × 8`` bytes), all released by :meth:`close`.
+copy, for the whole fit), the broadcast payloads of every past round
+(about ``rounds × m × D × 8`` bytes) and the replies it keeps as events (at
+most Dask's ``distributed.admin.low-level-log-length`` of them), all
+released by :meth:`close`.
 """
 
 import uuid

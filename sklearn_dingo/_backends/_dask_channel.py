@@ -33,8 +33,9 @@ import pickle
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import CancelledError
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from ._dask_client import pinned
 from ._dask_tasks import report_message, run_and_report
