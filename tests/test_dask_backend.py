@@ -325,10 +325,13 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
     assert not set(shard_keys) & set(scheduler_tasks_with(client, "dingo-shard"))
 
 
-def test_one_graph_submission_per_round_and_no_reply_tasks(client):
+def test_one_graph_submission_per_round_and_no_reply_tasks(client, monkeypatch):
     """Every round reaches the scheduler as one graph of one task per shard; nothing else is submitted."""
+    from sklearn_dingo._backends import _dask_channel
+
+    monkeypatch.setattr(_dask_channel, "_BATCHES_BETWEEN_TRUNCATIONS", 3)
     X, Y, s, objective = make_problem("softmax")
-    maps = []
+    maps, kept_events = [], []
     with counted_graphs(client) as graphs:
         with DaskBackend.from_numpy(client, X, Y, s, [0, 1000, 2000, 3000, 4000]) as backend:
             map_round = backend._map
@@ -339,9 +342,15 @@ def test_one_graph_submission_per_round_and_no_reply_tasks(client):
                 return handles
 
             backend._map = recording_map
-            result = dingo(backend, objective, CONFIG)
+            result = dingo(
+                backend, objective, CONFIG,
+                callback=lambda row: kept_events.append(len(client.get_events(backend.channel.topic))),
+            )
         submitted = graphs()
     assert result.converged and len(maps) > 5
+    # The scheduler's copies of the replies: dropped every 3 batches, and all at the end.
+    assert max(kept_events) <= 3 * backend.n_shards
+    assert not [topic for topic in client.get_events() if topic.startswith("dingo-replies-")]
     build, *rounds = submitted
     assert len(build) == 4 and all(key.startswith("dingo-shard") for key in build)
     # One submission per round, holding that round's task for every shard,

@@ -47,6 +47,11 @@ __all__ = ["Earlier", "PlacedTask", "ReplyChannel"]
 # drops events, e.g. a scheduler too old to forward them).
 _REPORT_GRACE_SECONDS = 10.0
 _POLL_SECONDS = 0.25
+# The scheduler keeps every topic's last events (Dask's
+# ``distributed.admin.low-level-log-length``, 1,000 by default): a long fit
+# of a large model would keep hundreds of MB of replies there. Every this
+# many batches the channel has it drop them (one client-scheduler call).
+_BATCHES_BETWEEN_TRUNCATIONS = 32
 
 
 class Earlier(NamedTuple):
@@ -100,6 +105,7 @@ class ReplyChannel:
         self._messages = {}
         self._arrived = threading.Condition()
         self._closed = False
+        self._batches = 0
         # The subscription travels on the client's stream to the scheduler
         # before any graph of this channel does: no report can be missed.
         client.subscribe_topic(self.topic, self._deliver)
@@ -192,6 +198,9 @@ class ReplyChannel:
                     finished_since = None
                 self._arrived.wait(_POLL_SECONDS)
             messages = [self._messages.pop((tag, index)) for index in wanted]
+        self._batches += 1
+        if self._batches % _BATCHES_BETWEEN_TRUNCATIONS == 0:
+            self.client.run_on_scheduler(_forget_topic, self.topic, keep_subscribers=True)
         # The scheduler names the worker as it knows it (its contact address).
         return [(pickle.loads(message["value"]), message.get("worker", message["address"])) for message in messages]
 
@@ -237,14 +246,20 @@ class ReplyChannel:
         self.close()
 
 
-def _forget_topic(topic, dask_scheduler=None):
-    """Scheduler side of :meth:`ReplyChannel.close`: drop the topic's kept events.
+def _forget_topic(topic, keep_subscribers=False, dask_scheduler=None):
+    """Scheduler side: drop the events the scheduler kept of ``topic``.
 
     The scheduler keeps the last events of every topic (up to Dask's
     ``distributed.admin.low-level-log-length``) for ``Client.get_events``;
-    a channel's reports are of no use once it is closed.
+    a channel's reports are of no use once received. While the channel
+    listens (``keep_subscribers``) the topic stays, emptied; at its close the
+    topic goes.
     """
     broker = getattr(dask_scheduler, "_broker", None)
     topics = getattr(broker, "_topics", None)
-    if topics is not None:
+    if topics is None:  # pragma: no cover - a Dask without the broker: nothing to drop
+        return
+    if keep_subscribers:
+        broker.truncate(topic)
+    else:
         topics.pop(topic, None)
