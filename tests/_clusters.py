@@ -82,3 +82,34 @@ def counted_graphs(client):
         yield lambda: client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins[name].graphs))
     finally:
         client.unregister_scheduler_plugin(name)
+
+
+def shards_of_round_key(key):
+    """The shard indices a round task runs, read off its key (``dingo-{round}-shard{j}-…`` or ``…-shards{i}_{j}-…``)."""
+    return [int(j) for j in key.rsplit("-", 1)[0].split("-shard")[-1].lstrip("s").split("_")]
+
+
+def kill_worker(client, address, timeout=60.0):
+    """Kill a worker's process abruptly, as a crash would; return once its replacement has joined.
+
+    The scheduler removes the worker (its data are lost) and its nanny starts
+    a new worker process, at a new address. (``Client.restart_workers`` races
+    with the nanny's own restart in recent distributed: the nanny sometimes
+    closed, and the restart waited for a worker that never came.)
+    """
+    import os
+    import time
+
+    async def crash():  # a coroutine: what Client.run can start without waiting for an answer
+        os._exit(1)
+
+    before = len(client.scheduler_info(n_workers=-1)["workers"])
+    client.run(crash, workers=[address], wait=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        if address not in workers and len(workers) >= before:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"worker {address} not replaced {timeout} s after it was killed")
+        time.sleep(0.02)

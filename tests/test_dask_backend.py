@@ -20,7 +20,7 @@ from sklearn_dingo._backends._dask import (
 from sklearn_dingo._backends._dask_layout import shard_bounds_for_dask_chunks
 from sklearn_dingo._driver import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-from _clusters import counted_graphs, local_cluster
+from _clusters import counted_graphs, kill_worker, local_cluster, shards_of_round_key
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
@@ -227,13 +227,14 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
         backend = DaskBackend.from_dask_arrays(
             client, *to_dask(X, Y, s, (1000, 1000, 1000, 1000)), n_params=D, n_outputs=3
         )
-    rounds, addresses = [], []
+    rounds, addresses, groups = [], [], []
     map_round = backend._map
 
     def recording_map(*args):
         handles = map_round(*args)
         rounds.append(handles.keys)
         addresses.append(handles.addresses)
+        groups.append(handles.groups)
         return handles
 
     backend._map = recording_map
@@ -245,6 +246,7 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
         # A round's replies arrive just before the scheduler records the tasks' end.
         while any(future.status != "finished" for future in backend.last_handles.futures):
             time.sleep(0.005)
+        pairs = [(k, shard_keys[j]) for k, members in zip(keys, groups[-1]) for j in members]
         placements.append(
             client.run_on_scheduler(
                 lambda dask_scheduler: [
@@ -252,7 +254,7 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
                         {ws.address for ws in dask_scheduler.tasks[k].who_has or ()},
                         {ws.address for ws in dask_scheduler.tasks[sk].who_has or ()},
                     )
-                    for k, sk in zip(keys, shard_keys)
+                    for k, sk in pairs
                 ]
             )
         )
@@ -271,42 +273,30 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
                 for k in keys
             }
         )
-        # When each round task was sent to its worker and when it finished (scheduler clock).
-        times = client.run_on_scheduler(
-            lambda dask_scheduler: {
-                k: (
-                    min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "waiting", "processing")),
-                    min(t[-1] for t in dask_scheduler.story(k) if t[:3] == (k, "processing", "memory")),
-                )
-                for keys in rounds
-                for k in keys
-            }
-        )
         shard_nbytes = client.run_on_scheduler(
             lambda dask_scheduler: [dask_scheduler.tasks[k].nbytes for k in shard_keys]
         )
     # Replies: a few parameter vectors at most (B trial gradients + losses).
     assert len(backend.reply_nbytes) == backend.n_shards * (result.rounds - len(rounds) + 1)
     assert max(backend.reply_nbytes) <= (B + 4) * (D + 1) * 8
-    # Every round task depends on its shard and the previous round's result of
-    # that shard (passed by reference; the state never moves), and a worker's
-    # second shard's task on the first one's (two shards share each
-    # single-thread worker: it is chained behind, not queued) ...
-    for r, keys in enumerate(rounds):
-        for j, key in enumerate(keys):
-            expected = {shard_keys[j]} if r == 0 else {shard_keys[j], rounds[r - 1][j]}
-            same_worker_before = [k for k, a in zip(keys[:j], addresses[r][:j]) if a == addresses[r][j]]
-            assert dependencies[key] == expected | set(same_worker_before[-1:])
-    # ... ran where its shard lives ...
+    # Two shards share each single-thread worker: every round is one task per
+    # worker (never one waiting in a worker's queue, where work stealing could
+    # take it), running both shards of that worker ...
+    for keys, members, where in zip(rounds, groups, addresses):
+        assert len(keys) == 2 and sorted(j for group in members for j in group) == [0, 1, 2, 3]
+        assert all(len({where[j] for j in group}) == 1 for group in members)
+        assert len({where[group[0]] for group in members}) == 2
+    # ... depends on its shards and on the previous round's results of those
+    # shards (passed by reference; the states never move) ...
+    holder = [{j: keys[g] for g, group in enumerate(members) for j in group} for keys, members in zip(rounds, groups)]
+    for r, (keys, members) in enumerate(zip(rounds, groups)):
+        for key, group in zip(keys, members):
+            expected = {shard_keys[j] for j in group}
+            if r:
+                expected |= {holder[r - 1][j] for j in group}
+            assert dependencies[key] == expected
+    # ... and ran where its shards live ...
     assert placements and all(task == shard and task for p in placements for task, shard in p)
-    # ... never waited in a worker's queue, where work stealing could have taken
-    # it (two shards share each single-thread worker: the second one's task is
-    # sent to the worker once the first one's is done) ...
-    assert all(len(set(a)) == 2 for a in addresses)
-    for keys, where in zip(rounds, addresses):
-        for address in set(where):
-            mine = sorted((times[k] for k, a in zip(keys, where) if a == address))
-            assert all(later[0] >= earlier[1] for earlier, later in zip(mine, mine[1:]))
     # ... and no worker fetched anything from another during the fit, nor sent
     # any result to anyone: the replies came with the tasks' completion.
     for address in after:
@@ -353,10 +343,12 @@ def test_one_graph_submission_per_round_and_no_reply_tasks(client, monkeypatch):
     assert not [topic for topic in client.get_events() if topic.startswith("dingo-replies-")]
     build, *rounds = submitted
     assert len(build) == 4 and all(key.startswith("dingo-shard") for key in build)
-    # One submission per round, holding that round's task for every shard,
-    # in the order of the rounds; no reply task, no other graph.
+    # One submission per round, in the order of the rounds, holding that
+    # round's task for each single-thread worker, which runs the worker's two
+    # shards (named in the key); no reply task, no other graph.
     assert rounds == maps
-    assert all(len(keys) == backend.n_shards for keys in rounds)
+    for keys in rounds:
+        assert len(keys) == 2 and sorted(j for key in keys for j in shards_of_round_key(key)) == [0, 1, 2, 3]
     assert not [key for keys in submitted for key in keys if "reply" in key]
 
 
@@ -367,14 +359,16 @@ def test_reports_missing_from_the_events_are_fetched(client, monkeypatch):
     from sklearn_dingo._backends._dask_tasks import whole
 
     monkeypatch.setattr(_dask_channel, "_REPORT_GRACE_SECONDS", 0.1)
+    dropped = []
+    monkeypatch.setattr(ReplyChannel, "_deliver", lambda self, event: dropped.append(event))
     workers = sorted(client.nthreads())
     tasks = [PlacedTask(f"square-{j}-{time.time_ns()}", pow, (j, 2), workers[j % 2], whole) for j in range(5)]
     with ReplyChannel(client) as channel:
-        channel._deliver = lambda event: None
         futures = channel.submit("dropped", tasks, dict(client.nthreads()))
         received = channel.receive("dropped", futures, tasks)
     assert [value for value, _ in received] == [j**2 for j in range(5)]
     assert [address for _, address in received] == [workers[j % 2] for j in range(5)]
+    assert len(dropped) == 5  # the events did come, and were dropped
 
 
 def test_shard_errors_propagate_with_the_round(client):
@@ -420,7 +414,7 @@ def test_worker_restart_mid_fit(client, builder):
                 victim["lost"] = [
                     f.key for f in backend.shards if victim["address"] in holders[f.key]
                 ]
-                client.restart_workers([victim["address"]])
+                kill_worker(client, victim["address"])
 
         result = dingo(backend, objective, CONFIG, callback=restart_a_worker)
         stories = client.run_on_scheduler(
@@ -485,7 +479,7 @@ def test_mixed_shards_survive_a_lost_worker(client):
     with chunked_backend(client, X, Y, s, (1000,) * 4) as backend:
         backend.mix_rows()
         victim = client.who_has(backend.shards)[backend.shards[0].key][0]
-        client.restart_workers([victim])
+        kill_worker(client, victim)
         result = dingo(backend, objective, CONFIG)
     assert victim not in client.scheduler_info()["workers"]
     assert result.n_iter == reference.n_iter
@@ -529,7 +523,7 @@ def test_unrecoverable_loss_fails_clearly(client):
     def restart_victim(row):
         iterations.append(row["iteration"])
         if row["iteration"] == 2:
-            client.restart_workers([victim])
+            kill_worker(client, victim)
 
     with backend, pytest.raises(RuntimeError, match="lost and cannot be recomputed"):
         dingo(backend, objective, CONFIG, callback=restart_victim)

@@ -40,7 +40,7 @@ from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._dask import active_client_or_none
 from sklearn_dingo._driver import dingo
-from _clusters import counted_graphs, local_cluster, new_children
+from _clusters import counted_graphs, kill_worker, local_cluster, new_children, shards_of_round_key
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
 # The fits compared with in-process fits on the same row chunks keep their
@@ -443,15 +443,18 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     ), calls
     # The graphs: the inputs persisted (X also as features in one column
     # chunk), X's blocks inspected with the targets summarised, the shards
-    # built; then one graph per round, of one task per shard. No reply task.
+    # built; then one graph per round, of one task per worker thread running
+    # every shard of that worker. No reply task.
     first = next(k for k, keys in enumerate(submitted) if any(key.startswith("dingo-") for key in keys))
     read, build, *rounds = submitted[first:]
     assert all(key.startswith(("dingo-inspect", "dingo-targets")) for key in read)
     n_shards = len(build)
     assert n_shards > 1 and all(key.startswith("dingo-shard") for key in build)
     assert len(rounds) == reduces
+    threads = sum(client.nthreads().values())
     for keys in rounds:
-        assert len(keys) == n_shards and len({key.rsplit("-shard", 1)[0] for key in keys}) == 1
+        assert len(keys) <= threads and len({key.rsplit("-shard", 1)[0] for key in keys}) == 1
+        assert sorted(j for key in keys for j in shards_of_round_key(key)) == list(range(n_shards))
     assert not [key for keys in submitted for key in keys if "reply" in key]
     assert_matches_sklearn(est, X, y)
 
@@ -474,7 +477,7 @@ def test_default_shards_have_fifty_rows_per_parameter(client, kind, n_shards, ro
     if n_shards is not None:
         assert len(sizes) == n_shards
     first_round = {str(t["key"]) for t in stream.data if str(t["key"]).startswith("dingo-initial-")}
-    assert len(first_round) == len(sizes), first_round
+    assert sorted(j for key in first_round for j in shards_of_round_key(key)) == list(range(len(sizes))), first_round
     assert_matches_inprocess(est, X, y, None, np.cumsum((0, *sizes)).tolist())
     assert_matches_sklearn(est, X, y)
 
@@ -754,7 +757,7 @@ def fit_restarting_a_worker(client, make_model, X, y, key_prefix, timeout=60):
             lambda dask_scheduler: any(str(k).startswith(key_prefix) for k in dask_scheduler.tasks)
         )
         if started:
-            client.restart_workers([victim])
+            kill_worker(client, victim)
             restarted = True
             break
         time.sleep(0.01)

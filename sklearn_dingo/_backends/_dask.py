@@ -23,13 +23,16 @@ it are the broadcast payload (one or two parameter vectors) and the replies
 same way: one batch each, summaries reported with the tasks' ends.
 
 Two things keep Dask from moving shards on its own. A worker never has more
-of a round's ready tasks than threads (its further tasks are chained behind
-its earlier ones in the same graph): a task waiting in a worker's queue is
-what work stealing hands to an idle worker, shard and state included. And
-shards and states report their real size (``dask.sizeof``), so the
-scheduler's cost model knows that moving them is expensive. The shards
-themselves are built where the rows of X already are (the same rule), and
-only :meth:`DaskBackend.mix_rows` moves rows between workers, on purpose.
+of a round's tasks than threads: one with more shards than threads runs a
+group of shards in each task, one after the other
+(``dingo-{round}-shards{i}_{j}-{token}``), since a task waiting in a worker's
+queue is what work stealing hands to an idle worker, shard and state
+included. (The batches that build shards, once, chain a worker's further
+tasks behind its first ones instead.) And shards and states report their
+real size (``dask.sizeof``), so the scheduler's cost model knows that moving
+them is expensive. The shards themselves are built where the rows of X
+already are (the same rule), and only :meth:`DaskBackend.mix_rows` moves
+rows between workers, on purpose.
 
 Fault tolerance
 ---------------
@@ -71,7 +74,7 @@ from dask.sizeof import sizeof
 from dask.utils import parse_bytes
 
 from ._base import MixingCost, ShardBackend
-from ._dask_channel import Earlier, PlacedTask, ReplyChannel
+from ._dask_channel import Earlier, PlacedTask, ReplyChannel, thread_groups
 from ._dask_client import (
     active_client_or_none,
     cluster_threads,
@@ -83,9 +86,9 @@ from ._dask_tasks import (
     assemble_shard,
     make_encoded_shard,
     make_shard,
-    round_reply,
+    round_replies,
     rows_of_shard,
-    run_round,
+    run_rounds,
     shard_summary,
 )
 from ._local import take_rows
@@ -98,21 +101,25 @@ __all__ = [
 ]
 
 class _Handles:
-    """One round's result futures (``(reply, state)`` per shard), its tasks and where they run."""
+    """One round: its tasks (one per group of shards) and their futures, where each shard ran.
 
-    __slots__ = ("tag", "tasks", "futures", "addresses")
+    A task's result is the list of ``(reply, state)`` of its group's shards.
+    """
 
-    def __init__(self, tag, tasks, futures, addresses):
+    __slots__ = ("addresses", "futures", "groups", "tag", "tasks", "where")
+
+    def __init__(self, tag, tasks, futures, groups, addresses):
         self.tag = tag
         self.tasks = tasks
         self.futures = futures
+        self.groups = groups
         self.addresses = addresses
+        self.where = {j: (g, position) for g, members in enumerate(groups) for position, j in enumerate(members)}
 
-    def __len__(self):
-        return len(self.futures)
-
-    def __getitem__(self, j):
-        return self.futures[j]
+    def holder(self, j):
+        """The future holding shard j's result, and the result's position in it."""
+        g, position = self.where[j]
+        return self.futures[g], position
 
     @property
     def keys(self):
@@ -464,8 +471,8 @@ class DaskBackend(ShardBackend):
             return list(self._state_addresses)
         if handles is None and self._shard_addresses is not None:
             return list(self._shard_addresses)  # as reported when the shards were built
-        previous = [] if handles is None else list(handles.futures)
-        who_has = self.client.who_has(self.shards + previous)
+        previous = [] if handles is None else [handles.holder(j)[0] for j in range(self.n_shards)]
+        who_has = self.client.who_has(self.shards + (list(handles.futures) if handles is not None else []))
         locations = []
         for j, shard in enumerate(self.shards):
             shard_holders = list(who_has.get(shard.key, ()))
@@ -486,23 +493,38 @@ class DaskBackend(ShardBackend):
         tag = self._unique_name(name)
         with round_errors(tag):
             addresses = self._locations(handles)
-            tasks = [
-                PlacedTask(
-                    f"dingo-{tag}-shard{j}-{self.token}", run_round,
-                    (func, shard, None if handles is None else handles[j], payload, static),
-                    addresses[j], round_reply,
-                )
-                for j, shard in enumerate(self.shards)
-            ]
-            futures = self.channel.submit(tag, tasks, self._worker_threads(addresses))
-        self.last_handles = _Handles(tag, tasks, futures, addresses)
+            threads = self._worker_threads(addresses)
+            groups = thread_groups(addresses, threads)
+            tasks = [self._round_task(tag, func, handles, members, addresses, payload, static) for members in groups]
+            futures = self.channel.submit(tag, tasks, threads)
+        self.last_handles = _Handles(tag, tasks, futures, groups, addresses)
         return self.last_handles
+
+    def _round_task(self, tag, func, handles, members, addresses, payload, static):
+        """The task of one group of shards in a round, taking the previous results by reference."""
+        previous, positions = [], []
+        for j in members:
+            if handles is None:
+                positions.append(None)
+                continue
+            future, position = handles.holder(j)
+            if future not in previous:
+                previous.append(future)
+            positions.append((previous.index(future), position))
+        which = f"shard{members[0]}" if len(members) == 1 else "shards" + "_".join(str(j) for j in members)
+        return PlacedTask(
+            f"dingo-{tag}-{which}-{self.token}", run_rounds,
+            (func, [self.shards[j] for j in members], previous, positions, payload, static),
+            addresses[members[0]], round_replies,
+        )
 
     def _gather_replies(self, handles):
         with round_errors(handles.tag):
             received = self.channel.receive(handles.tag, handles.futures, handles.tasks)
-        replies = [reply for reply, _ in received]
-        addresses = [address for _, address in received]
+        replies, addresses = [None] * self.n_shards, [None] * self.n_shards
+        for members, (group_replies, address) in zip(handles.groups, received):
+            for j, reply in zip(members, group_replies):
+                replies[j], addresses[j] = reply, address
         # A worker that moved a state is fine; a state on a worker we do not
         # know means the cluster changed: ask the scheduler next round.
         known = self._state_addresses is None or set(addresses) <= set(self._nthreads)

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 from ._dask_client import pinned
 from ._dask_tasks import report_message, run_and_report
 
-__all__ = ["Earlier", "PlacedTask", "ReplyChannel"]
+__all__ = ["Earlier", "PlacedTask", "ReplyChannel", "thread_groups"]
 
 # How long reports may lag behind their tasks' completion before the client
 # fetches them from the results instead (they never do unless the cluster
@@ -244,6 +244,37 @@ class ReplyChannel:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def thread_groups(addresses, threads):
+    """Items placed on workers, in at most as many groups per worker as it has threads.
+
+    For work that runs many times (a round of the fit), one task per group,
+    running its items one after the other, is better than chaining the
+    tasks: a round then costs one link round trip however many shards a
+    worker holds.
+
+    Parameters
+    ----------
+    addresses : list of str or None
+        The worker of each item (None: unknown, a group of its own).
+    threads : dict of str to int
+        Threads of each worker (a worker not in it: a group per item).
+
+    Returns
+    -------
+    list of list of int
+        Indices of the items of each group, sorted by their first item; a
+        worker's items are dealt to its groups in turn.
+    """
+    by_worker = {}
+    for j, address in enumerate(addresses):
+        by_worker.setdefault(address, []).append(j)
+    groups = []
+    for address, members in by_worker.items():
+        width = len(members) if address is None else max(1, min(threads.get(address, len(members)), len(members)))
+        groups.extend(members[k::width] for k in range(width))
+    return sorted(groups)
 
 
 def _forget_topic(topic, keep_subscribers=False, dask_scheduler=None):

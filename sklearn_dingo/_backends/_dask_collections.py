@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._array_api import get_namespace, to_numpy
-from ._dask_channel import PlacedTask, ReplyChannel
+from ._dask_channel import PlacedTask, ReplyChannel, thread_groups
 from ._dask_client import block_holders, row_block_futures
 from ._dask_tasks import encoded_targets, whole
 
@@ -262,7 +262,7 @@ def located_row_blocks(client, X):
         If X has non-finite values, with scikit-learn's wording.
     """
     X, blocks, threads, inspection = _inspection(client, X)
-    X, blocks, workers = _located(X, blocks, _results(client, threads, inspection)[0], client)
+    X, blocks, workers = _located(X, blocks, _in_block_order(_results(client, threads, inspection)[0]), client)
     return X, blocks, workers, threads
 
 
@@ -274,16 +274,31 @@ def _inspection(client, X):
     the blocks itself); without one they are run by Dask's local scheduler.
     """
     if client is None:
-        return X, None, None, [PlacedTask(None, _inspect_block, (b,)) for b in X.to_delayed().ravel()]
+        return X, None, None, [PlacedTask(None, _inspect_blocks, ((j,), b)) for j, b in enumerate(X.to_delayed().ravel())]
     X = client.persist(X)
     blocks = row_block_futures(X)
     holders, threads = block_holders(client, blocks)
     token = uuid.uuid4().hex[:12]
+    # One task per worker thread, inspecting its blocks in turn: never a task
+    # waiting in a worker's queue (work stealing would move its block).
     tasks = [
-        PlacedTask(f"dingo-inspect{j}-{token}", _inspect_block, (block,), holder, whole)
-        for j, (block, holder) in enumerate(zip(blocks, holders))
+        PlacedTask(
+            f"dingo-inspect{'_'.join(map(str, group))}-{token}", _inspect_blocks,
+            (tuple(group), *(blocks[j] for j in group)), holders[group[0]], whole,
+        )
+        for group in thread_groups(holders, threads)
     ]
     return X, blocks, threads, tasks
+
+
+def _inspect_blocks(indices, *X_blocks):
+    """``(index, report)`` of each block (:func:`_inspect_block`), the blocks' indices given."""
+    return [(j, _inspect_block(block)) for j, block in zip(indices, X_blocks)]
+
+
+def _in_block_order(inspected):
+    """The blocks' reports, in block order, from the inspection tasks' values."""
+    return [report for _, report in sorted((pair for value in inspected for pair in value), key=lambda p: p[0])]
 
 
 def _results(client, threads, *parts):
@@ -365,14 +380,14 @@ def read_training_data(X, y, sample_weight, client=None):
     X, blocks, threads, inspection = _inspection(client, X)
     with _scheduler(client):
         if any(math.isnan(c) for c in X.chunks[0]):
-            (reports,) = _results(client, threads, inspection)
-            X, _, workers = _located(X, blocks, reports, client)
+            (inspected,) = _results(client, threads, inspection)
+            X, _, workers = _located(X, blocks, _in_block_order(inspected), client)
             y, sample_weight = _targets_aligned(X, y, sample_weight)
             (summaries,) = _results(client, threads, _target_summaries(y, sample_weight))
         else:  # X's rows known: its inspection and the targets' summary in one round trip
             y, sample_weight = _targets_aligned(X, y, sample_weight)
-            reports, summaries = _results(client, threads, inspection, _target_summaries(y, sample_weight))
-            X, _, workers = _located(X, blocks, reports, client)
+            inspected, summaries = _results(client, threads, inspection, _target_summaries(y, sample_weight))
+            X, _, workers = _located(X, blocks, _in_block_order(inspected), client)
     classes, sums = _merged_summaries(summaries)
     return DaskInputs(X, y, sample_weight, feature_names, blocks, workers, threads), classes, sums
 

@@ -129,20 +129,35 @@ def assemble_shard(*pieces):
     return make_shard(*(list(part) for part in zip(*pieces)))
 
 
-def run_round(func, shard, previous, payload, static):
-    """One shard's round: ``func(shard, state, *payload, **static) -> (reply, state)``."""
-    state = None if previous is None else previous[1]
-    return func(shard, state, *payload, **static)
+def run_rounds(func, shards, previous, positions, payload, static):
+    """A round of a group of shards on one worker, one shard after the other.
+
+    Each shard computes ``func(shard, state, *payload, **static) -> (reply,
+    state)``, its state taken from the previous round: ``previous`` are the
+    previous round's results of the groups that held these shards,
+    ``positions[i] = (group, position)`` says where shard i's is (None: a
+    first round).
+
+    Returns
+    -------
+    list of (reply, state)
+        In the order of ``shards``.
+    """
+    results = []
+    for shard, where in zip(shards, positions):
+        state = None if where is None else previous[where[0]][where[1]][1]
+        results.append(func(shard, state, *payload, **static))
+    return results
+
+
+def round_replies(results):
+    """The replies of a group's round: what its task reports to the client."""
+    return [reply for reply, _ in results]
 
 
 def whole(result):
     """A task's whole (small) result as its report."""
     return result
-
-
-def round_reply(result):
-    """The reply of a round's ``(reply, state)``: what its task reports to the client."""
-    return result[0]
 
 
 def run_and_report(topic, tag, index, report, func, args, *after):
