@@ -34,7 +34,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import CancelledError
 from typing import Any, NamedTuple
 
 from ._dask_client import pinned
@@ -181,22 +180,17 @@ class ReplyChannel:
         """
         wanted = [index for index, task in enumerate(tasks) if task.report is not None]
         finished_since = None
+        while missing := self._missing_after_a_wait(tag, wanted):
+            failed = [futures[index] for index in missing if futures[index].status in ("error", "cancelled")]
+            if failed:
+                failed[0].result()  # raises the task's own error, or CancelledError when lost
+            if not all(futures[index].status == "finished" for index in missing):
+                finished_since = None
+            elif finished_since is None:
+                finished_since = time.monotonic()
+            elif time.monotonic() - finished_since > _REPORT_GRACE_SECONDS:
+                self._fetch(tag, [(index, futures[index], tasks[index].report) for index in missing])
         with self._arrived:
-            while True:
-                missing = [index for index in wanted if (tag, index) not in self._messages]
-                if not missing:
-                    break
-                failed = [futures[index] for index in missing if futures[index].status in ("error", "cancelled")]
-                if failed:
-                    self._raise(failed[0])
-                if all(futures[index].status == "finished" for index in missing):
-                    finished_since = finished_since or time.monotonic()
-                    if time.monotonic() - finished_since > _REPORT_GRACE_SECONDS:
-                        self._fetch(tag, [(index, futures[index], tasks[index].report) for index in missing])
-                        continue
-                else:
-                    finished_since = None
-                self._arrived.wait(_POLL_SECONDS)
             messages = [self._messages.pop((tag, index)) for index in wanted]
         self._batches += 1
         if self._batches % _BATCHES_BETWEEN_TRUNCATIONS == 0:
@@ -204,28 +198,25 @@ class ReplyChannel:
         # The scheduler names the worker as it knows it (its contact address).
         return [(pickle.loads(message["value"]), message.get("worker", message["address"])) for message in messages]
 
-    def _raise(self, future):
-        """Raise a failed future's error (its task's own, or CancelledError when lost)."""
-        self._arrived.release()
-        try:
-            future.result()
-        finally:
-            self._arrived.acquire()
-        raise CancelledError(f"{future.key!r} was cancelled")  # pragma: no cover - result() raised
+    def _missing_after_a_wait(self, tag, wanted):
+        """The wanted reports of ``tag`` not in yet, after waiting for one (at most a moment)."""
+        with self._arrived:
+            missing = [index for index in wanted if (tag, index) not in self._messages]
+            if missing:
+                self._arrived.wait(_POLL_SECONDS)  # woken by the next report that arrives
+                missing = [index for index in wanted if (tag, index) not in self._messages]
+        return missing
 
     def _fetch(self, tag, missing):
         """Reports that did not arrive, computed from the results where they are."""
-        self._arrived.release()
-        try:
-            fetched = [
-                self.client.submit(report_message, tag, index, report, future, key=f"{future.key}-report", pure=False)
-                for index, future, report in missing
-            ]
-            messages = self.client.gather(fetched)
-        finally:
-            self._arrived.acquire()
-        for message in messages:
-            self._messages.setdefault((message["tag"], message["index"]), message)
+        fetched = [
+            self.client.submit(report_message, tag, index, report, future, key=f"{future.key}-report", pure=False)
+            for index, future, report in missing
+        ]
+        messages = self.client.gather(fetched)
+        with self._arrived:
+            for message in messages:
+                self._messages.setdefault((message["tag"], message["index"]), message)
 
     def close(self):
         """Stop listening, and drop the reports the scheduler kept of this channel."""
