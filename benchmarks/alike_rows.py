@@ -32,7 +32,7 @@ from _layouts import make_problem  # noqa: E402
 from sklearn_dingo._backends import LocalBackend  # noqa: E402
 from sklearn_dingo._driver import dingo  # noqa: E402
 from sklearn_dingo._objectives import ShardData  # noqa: E402
-from sklearn_dingo._objectives._base import _GRAM_BLOCK_ROWS  # noqa: E402
+from sklearn_dingo._objectives._shard_data import GRAM_BLOCK_ROWS  # noqa: E402
 from sklearn_dingo._training_data import training_data  # noqa: E402
 from sklearn_dingo import DingoSoftmaxRegression  # noqa: E402
 
@@ -41,7 +41,7 @@ N_SHARDS = 4
 
 def raw_blocks(self):
     """The float32 copy with zero block means: Gram blocks of the raw rows."""
-    n_blocks = -(-self.X.shape[0] // _GRAM_BLOCK_ROWS)
+    n_blocks = -(-self.X.shape[0] // GRAM_BLOCK_ROWS)
     return self.X_single, np.zeros((n_blocks, self.X.shape[1]))
 
 

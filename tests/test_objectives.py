@@ -332,7 +332,7 @@ def test_single_precision_hessian_operator_is_float32_accurate(problem):
     error = np.linalg.norm(Hv - expected) / (np.linalg.norm(H_ref, 2) * np.linalg.norm(problem.v))
     assert error < 1e-6
     if sp.issparse(shard.X):
-        assert "X_single" not in vars(shard)  # sparse shards are never copied
+        assert "X_single" not in shard.features.made()  # sparse shards are never copied
         assert error < 1e-13
     else:
         assert error > 1e-12

@@ -26,10 +26,10 @@ from ._local import take_rows
 @sizeof.register(ShardData)
 def _sizeof_shard(shard):
     size = sizeof(shard.X) + sizeof(shard.Y) + sizeof(shard.sample_weight) + 64
-    if "X_single" in vars(shard):  # the float32 copy of the Krylov path, once a round A made it
-        size += sizeof(shard.X_single)
-    if "X_single_centred" in vars(shard):  # the exact path's centred float32 copy
-        size += sum(sizeof(part) for part in shard.X_single_centred)
+    # the float32 copies of the Krylov and exact paths, once a round A made them
+    for name in shard.features.made():
+        made = getattr(shard.features, name)
+        size += sum(sizeof(part) for part in made) if isinstance(made, tuple) else sizeof(made)
     return size
 
 

@@ -24,123 +24,18 @@ SciPy sparse CSR/CSC shards.
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import scipy.sparse as sp
 
 from .._array_api import device, get_namespace, is_numpy
-
-# Rows per block when forming an explicit Hessian from a dense shard: keeps
-# the weighted copy of X small while every product stays a BLAS-3 call.
-_GRAM_BLOCK_ROWS = 2048
+from ._shard_data import ShardData, as_dtype, gram_block_slices
 
 # Bytes of X per row block in a host Hessian-vector product or line-search
 # batch: a block this size is still in cache when its transpose product reads
 # it again, so X is read from memory once instead of twice (a product 1.2-1.5x
 # faster at 60,000 x 784, K = 10: benchmarks/shard_kernels.py).
 _PRODUCT_BLOCK_BYTES = 1 << 21
-
-# Largest |x| for which a shard is used in float32: products of two entries,
-# weighted and summed over a row block, then stay far inside float32's range
-# (3.4e38).
-_SINGLE_PRECISION_MAX_ABS = 1e12
-
-
-@dataclass(frozen=True)
-class ShardData:
-    """One shard's rows, targets and weights, ready for an objective.
-
-    Parameters
-    ----------
-    X : array of shape (n_j, d) or scipy.sparse matrix
-        The shard's feature rows (a view of the caller's data where possible).
-    Y : array of shape (n_j, K)
-        Targets encoded by the objective (:meth:`LinearObjective.encode_targets`).
-    sample_weight : array of shape (n_j,)
-        Non-negative weights, class weights already multiplied in.
-    weight_sum : float
-        ``S_j = Σ sample_weight``, positive.
-    """
-
-    X: Any
-    Y: Any
-    sample_weight: Any
-    weight_sum: float
-
-    @property
-    def n_samples(self):
-        return self.X.shape[0]
-
-    @property
-    def xp(self):
-        return get_namespace(self.X, self.Y)
-
-    @property
-    def nnz(self):
-        """Stored entries of X: the cost of one pass over the shard."""
-        if sp.issparse(self.X):
-            return self.X.nnz
-        return self.X.shape[0] * self.X.shape[1]
-
-    @cached_property
-    def X_single(self):
-        """Dense X in float32, made on first use and kept with the shard.
-
-        Hessian-vector products read it instead of X when single-precision
-        products are asked for (:meth:`LinearObjective.hessian_operator`):
-        half the memory traffic and twice the BLAS speed, at the cost of a
-        copy half the size of a float64 X.
-        """
-        return self.xp.astype(self.X, self.xp.float32)
-
-    @cached_property
-    def block_means(self):
-        """Float64 mean of each row block of dense X (blocks of ``_GRAM_BLOCK_ROWS``), made once.
-
-        Shape (n_blocks, d). The explicit Hessian's float32 Gram blocks are
-        made from the rows less their block's mean (:func:`_gram_row_blocks`).
-        """
-        xp, X = self.xp, self.X
-        means = [xp.mean(_as_dtype(xp, X[rows, :], xp.float64), axis=0) for rows in _gram_block_slices(X.shape[0])]
-        return xp.stack(means, axis=0) if means else xp.zeros((0, X.shape[1]), dtype=xp.float64, device=device(X))
-
-    @cached_property
-    def X_single_centred(self):
-        """Dense X in float32, each row block less its mean, made on first use and kept.
-
-        Returns ``(Xc, centres)``: ``centres[b]`` is the float64 mean of row
-        block b (:attr:`block_means`) and ``Xc`` holds ``X − centres[b]`` in
-        float32. The explicit Hessian's float32 Gram blocks of float64 data
-        read it (:meth:`LinearObjective.hessian`): rounding errors then scale
-        with the rows' spread within a block instead of their size, which
-        matters when a block's rows are alike (rows sorted by a feature),
-        where the Gram block is nearly rank-deficient and float32 products
-        of the raw rows lose the small curvature in between.
-        """
-        xp, X, centres = self.xp, self.X, self.block_means
-        pieces = [
-            xp.astype(X[rows, :] - centres[b, :][None, :], xp.float32)
-            for b, rows in enumerate(_gram_block_slices(X.shape[0]))
-        ]
-        return (xp.concat(pieces, axis=0) if pieces else xp.astype(X, xp.float32)), centres
-
-    @cached_property
-    def fits_single_precision(self):
-        """Whether X is dense with every ``|x| <= 1e12``, so float32 products cannot overflow.
-
-        Rounding to float32 is relative per entry, so column scales over
-        many decades lose nothing more than well-scaled columns; only the
-        range is checked (two reductions, once per shard).
-        """
-        if sp.issparse(self.X):
-            return False
-        if self.X.shape[0] * self.X.shape[1] == 0:
-            return True
-        xp = self.xp
-        largest = max(float(xp.max(self.X)), -float(xp.min(self.X)))
-        return largest <= _SINGLE_PRECISION_MAX_ABS
-
 
 @dataclass(frozen=True)
 class Curvature:
@@ -430,8 +325,8 @@ class LinearObjective(ABC):
         xp = shard.xp
         blocks = _row_blocks(shard, single_precision)
         dtype = blocks[0][1].dtype
-        weights = _as_dtype(xp, curvature.weights, dtype)
-        sample_weight = _as_dtype(xp, shard.sample_weight, dtype)
+        weights = as_dtype(xp, curvature.weights, dtype)
+        sample_weight = as_dtype(xp, shard.sample_weight, dtype)
 
         def matvec(v):
             M = xp.astype(self._matrix(xp, v), dtype)
@@ -503,17 +398,17 @@ class LinearObjective(ABC):
         sign = -1.0 if float(xp.sum(a)) < 0 else 1.0
         root = xp.sqrt(xp.abs(a))
         if sp.issparse(X):
-            A = X.multiply(_as_dtype(xp, root, X.dtype)[:, None]).tocsr()
-            gram = sign * _as_dtype(xp, (A.T @ A).toarray(), a.dtype)
+            A = X.multiply(as_dtype(xp, root, X.dtype)[:, None]).tocsr()
+            gram = sign * as_dtype(xp, (A.T @ A).toarray(), a.dtype)
             col = _data_product(X.T, a) if self.fit_intercept else None
         else:
             d = X.shape[1]
             gram = xp.zeros((d, d), dtype=a.dtype, device=device(a))
             col = xp.zeros(d, dtype=a.dtype, device=device(a))
             for rows, X_block, c in _gram_row_blocks(shard, single_precision):
-                A = X_block * _as_dtype(xp, root[rows], X_block.dtype)[:, None]
-                block_gram = _as_dtype(xp, A.T @ A, a.dtype)
-                block_col = _as_dtype(xp, _as_dtype(xp, root[rows], A.dtype) @ A, a.dtype)
+                A = X_block * as_dtype(xp, root[rows], X_block.dtype)[:, None]
+                block_gram = as_dtype(xp, A.T @ A, a.dtype)
+                block_col = as_dtype(xp, as_dtype(xp, root[rows], A.dtype) @ A, a.dtype)
                 del A  # one weighted block alive at a time, not two
                 if c is not None:
                     # Σ|a| x xᵀ from rows r = x − c: Σ|a| r rᵀ + s cᵀ + c sᵀ + S c cᵀ with
@@ -534,7 +429,7 @@ class LinearObjective(ABC):
 
 
 def _gram_row_blocks(shard, single_precision):
-    """``(rows, X_rows, centre)`` covering a dense shard in blocks of ``_GRAM_BLOCK_ROWS``.
+    """``(rows, X_rows, centre)`` covering a dense shard in blocks of ``GRAM_BLOCK_ROWS``.
 
     In float32 (float32 data, or ``single_precision``) a block comes less its
     mean ``centre`` (:attr:`ShardData.block_means`): from the copy kept with
@@ -543,7 +438,7 @@ def _gram_row_blocks(shard, single_precision):
     centre None.
     """
     xp, X = shard.xp, shard.X
-    blocks = list(enumerate(_gram_block_slices(X.shape[0])))
+    blocks = list(enumerate(gram_block_slices(X.shape[0])))
     if X.dtype == xp.float32:
         # The means rounded to float32: x − c of two float32 numbers rounds
         # once, relative to the difference (as accurate as centring in
@@ -558,11 +453,6 @@ def _gram_row_blocks(shard, single_precision):
     else:
         for _, rows in blocks:
             yield rows, X[rows, :], None
-
-
-def _gram_block_slices(n):
-    """Row slices of the blocks of ``_GRAM_BLOCK_ROWS`` rows covering ``n`` rows."""
-    return [slice(start, min(start + _GRAM_BLOCK_ROWS, n)) for start in range(0, n, _GRAM_BLOCK_ROWS)]
 
 
 def _in_host_blocks(shard):
@@ -599,12 +489,7 @@ def _data_product(A, B):
     summed and used in B's precision.
     """
     xp = get_namespace(B)
-    product = A @ _as_dtype(xp, B, A.dtype)
+    product = A @ as_dtype(xp, B, A.dtype)
     if sp.issparse(product):
         product = product.toarray()
-    return _as_dtype(xp, product, B.dtype)
-
-
-def _as_dtype(xp, x, dtype):
-    """``x`` in ``dtype``, converted only when it differs (a block's float32 product)."""
-    return x if x.dtype == dtype else xp.astype(x, dtype)
+    return as_dtype(xp, product, B.dtype)
