@@ -50,7 +50,7 @@ def shards_of(problem, shuffle_within, seed=0):
     est = DingoSoftmaxRegression(C=problem.C, fit_intercept=True)
     data = training_data(problem.X, problem.y, None, backend="local")
     class_weights = est._fit_classes(data.classes, data.class_weight_sums)
-    objective = est._make_objective(data.n_features, len(data.classes), float(np.sum(data.class_weight_sums)))
+    objective = est._make_objective(data.n_features, len(data.classes), float(np.sum(data.class_weight_sums)), est.C)
     Y = objective.encode_targets(np.searchsorted(data.classes, problem.y))
     s = class_weights[np.searchsorted(data.classes, problem.y)]
     rng = np.random.default_rng(seed)

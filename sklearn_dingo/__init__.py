@@ -3,11 +3,19 @@
 DINGO (Crane and Roosta, NeurIPS 2019) is a distributed Newton-type method
 that spends local second-order work on each data shard to need few
 communication rounds. The estimators here are drop-in replacements for
-scikit-learn's ``LogisticRegression`` with the same objective and ``C``.
+scikit-learn's ``LogisticRegression`` with the same objective and ``C``, and
+their cross-validated variants for ``LogisticRegressionCV``.
 """
 
+from ._cv_estimators import DingoLogisticRegressionCV, DingoSoftmaxRegressionCV
 from ._estimators import DingoLogisticRegression, DingoSoftmaxRegression
 
 __version__ = "0.1.0"
 
-__all__ = ["DingoLogisticRegression", "DingoSoftmaxRegression", "__version__"]
+__all__ = [
+    "DingoLogisticRegression",
+    "DingoLogisticRegressionCV",
+    "DingoSoftmaxRegression",
+    "DingoSoftmaxRegressionCV",
+    "__version__",
+]

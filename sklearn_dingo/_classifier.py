@@ -45,7 +45,7 @@ def _positive_total(total):
 class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Shared fit/predict machinery; subclasses choose the objective.
 
-    Subclasses define ``_make_objective(n_features, n_classes, total_weight)``
+    Subclasses define ``_make_objective(n_features, n_classes, total_weight, C)``
     and ``_log_proba(xp, scores)``: the model family's hooks. Each public
     subclass is decorated with :func:`public_init`.
     """
@@ -178,7 +178,7 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self._set_features(data.n_features, data.feature_names)
         class_weights = self._fit_classes(data.classes, data.class_weight_sums)
         total_weight = _positive_total(data.class_weight_sums @ class_weights)
-        objective = self._make_objective(data.n_features, len(self.classes_), total_weight)
+        objective = self._make_objective(data.n_features, len(self.classes_), total_weight, self.C)
         w0 = self._warm_start_point(objective)
         backend = data.shards(objective, class_weights, n_shards=self.n_shards, rebalance=self._rebalance())
         context = self._init_callback_context(max_subtasks=self.max_iter + 1)
@@ -434,9 +434,11 @@ def public_init(cls):
     Python names the function's owner in its errors (an unknown keyword:
     "DingoLogisticRegression.__init__() got an unexpected keyword argument");
     a copy of the function whose code carries the public class's qualified
-    name keeps the one signature and says which estimator was called.
+    name keeps the one signature and says which estimator was called. The
+    shared ``__init__`` is the first one ``cls`` inherits (the plain
+    estimators', or the cross-validated ones').
     """
-    shared = BaseDingoClassifier.__init__
+    shared = next(klass.__dict__["__init__"] for klass in cls.__mro__[1:] if "__init__" in klass.__dict__)
     qualname = f"{cls.__name__}.__init__"
     init = types.FunctionType(
         shared.__code__.replace(co_qualname=qualname), shared.__globals__, "__init__", shared.__defaults__

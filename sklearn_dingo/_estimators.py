@@ -195,11 +195,11 @@ class DingoLogisticRegression(BaseDingoClassifier):
     0.989
     """
 
-    def _make_objective(self, n_features, n_classes, total_weight):
+    def _make_objective(self, n_features, n_classes, total_weight, C):
         return BinaryLogistic(
             n_features=n_features,
             fit_intercept=self.fit_intercept,
-            C=float(self.C),
+            C=float(C),
             total_weight=total_weight,
         )
 
@@ -334,12 +334,12 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
     (1, 3)
     """
 
-    def _make_objective(self, n_features, n_classes, total_weight):
+    def _make_objective(self, n_features, n_classes, total_weight, C):
         return MultinomialSoftmax(
             n_features=n_features,
             n_classes=n_classes,
             fit_intercept=self.fit_intercept,
-            C=float(self.C),
+            C=float(C),
             total_weight=total_weight,
         )
 

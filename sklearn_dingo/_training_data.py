@@ -28,8 +28,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y
 
 from ._array_api import from_numpy, to_numpy
-from ._backends import LocalBackend, is_dask_input, split_rows
-from ._backends._local import available_cores, row_slices
+from ._backends import LocalBackend, is_dask_input
+from ._backends._local import available_cores, row_slices, shards_and_rows
 from ._validation import check_sample_weight, feature_names_of, input_namespace
 
 #: Values of the estimators' ``rebalance`` parameter.
@@ -136,6 +136,14 @@ class TrainingData(ABC):
     result_format: ResultFormat
 
     @abstractmethod
+    def labels(self):
+        """The labels of every row, in row order, in this process (for cross-validation splits)."""
+
+    @abstractmethod
+    def sample_weights(self):
+        """The sample weights of every row in this process, or None if none were given."""
+
+    @abstractmethod
     def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
         """A backend holding shards of these data for ``objective``.
 
@@ -185,10 +193,17 @@ class InMemoryTrainingData(TrainingData):
         self.sample_weight = check_sample_weight(
             None if sample_weight is None else to_numpy(sample_weight), y
         )
+        self.weighted = sample_weight is not None
         self.class_weight_sums = np.bincount(
             self.y_index, weights=self.sample_weight, minlength=len(self.classes)
         )
         self.backend = backend
+
+    def labels(self):
+        return self.classes[self.y_index]
+
+    def sample_weights(self):
+        return self.sample_weight if self.weighted else None
 
     def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
         X = self.X
@@ -232,6 +247,19 @@ class DaskTrainingData(TrainingData):
         self.feature_names = self.inputs.feature_names
         check_classification_targets(self.classes)
 
+    def _computed(self, collection):
+        if self.client is not None:
+            return np.asarray(self.client.compute(collection).result())
+        return np.asarray(collection.compute())
+
+    def labels(self):
+        return self._computed(self.inputs.y)
+
+    def sample_weights(self):
+        if self.inputs.sample_weight is None:
+            return None
+        return self._computed(self.inputs.sample_weight).astype(np.float64)
+
     def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
         from ._backends import _dask, _dask_collections, _dask_layout
 
@@ -254,7 +282,8 @@ class DaskTrainingData(TrainingData):
         )
         X, Y, weights, bounds = _dask_layout.compute_in_process(inputs.X, Y, weights, **merging)
         if rebalance is False:
-            return LocalBackend(split_rows(X, Y, weights, bounds))  # the merged chunks as they are
+            shards, rows = shards_and_rows(X, Y, weights, bounds)
+            return LocalBackend(shards, row_selections=rows)  # the merged chunks as they are
         # In memory, the merged chunks only fix the number of shards; their
         # rows are mixed as for any in-memory data.
         return LocalBackend.from_arrays(X, Y, weights, len(bounds) - 1, rebalance=rebalance)

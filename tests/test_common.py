@@ -1,4 +1,4 @@
-"""scikit-learn's estimator checks on both public estimators.
+"""scikit-learn's estimator checks on the public estimators, cross-validated ones included.
 
 No check is skipped or marked expected-to-fail.
 """
@@ -7,7 +7,12 @@ import functools
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
+from sklearn_dingo import (
+    DingoLogisticRegression,
+    DingoLogisticRegressionCV,
+    DingoSoftmaxRegression,
+    DingoSoftmaxRegressionCV,
+)
 
 
 def _check_name(check):
@@ -16,7 +21,15 @@ def _check_name(check):
     return check.__name__
 
 
-@parametrize_with_checks([DingoLogisticRegression(), DingoSoftmaxRegression()])
+@parametrize_with_checks(
+    [
+        DingoLogisticRegression(),
+        DingoSoftmaxRegression(),
+        # small searches: the checks fit many times
+        DingoLogisticRegressionCV(Cs=3, cv=3),
+        DingoSoftmaxRegressionCV(Cs=3, cv=3),
+    ]
+)
 def test_sklearn_compatible_estimator(estimator, check, monkeypatch):
     if _check_name(check).startswith("check_array_api"):
         # scikit-learn runs these checks (array API inputs with dispatch on)

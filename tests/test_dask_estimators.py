@@ -155,7 +155,7 @@ def inprocess_fit(est, X, y, sample_weight, bounds):
     """
     classes, y_index = np.unique(y, return_inverse=True)
     s = effective_weights(y, sample_weight, est.class_weight)
-    objective = est._make_objective(X.shape[1], len(classes), float(s.sum()))
+    objective = est._make_objective(X.shape[1], len(classes), float(s.sum()), est.C)
     Y = objective.encode_targets(y_index)
     with LocalBackend(split_rows(X, Y, s, bounds)) as backend:
         result = dingo(backend, objective, est._config())

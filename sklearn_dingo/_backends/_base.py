@@ -62,6 +62,10 @@ class ShardBackend(ABC):
         Whether every shard holds every m-th row of the whole input (split
         that way, or after :meth:`mix_rows`): the shards then differ only as
         random samples do.
+    row_selections : list of (slice or ndarray of int) or None
+        Which rows of the fit's input each shard holds, in the shard's own
+        order (None: not known). :meth:`map_rows` sends each shard its rows
+        of a per-row array.
     """
 
     def __init__(self, weight_sums):
@@ -72,6 +76,7 @@ class ShardBackend(ABC):
         self.bytes_moved = 0
         self.move_seconds = 0.0
         self.rows_mixed = False
+        self.row_selections = None
 
     def _set_weights(self, weight_sums):
         self.weight_sums = np.asarray(weight_sums, dtype=np.float64)
@@ -108,6 +113,41 @@ class ShardBackend(ABC):
             self.bytes_down += self.n_shards * payload_nbytes(payload)
         return self._map(name, func, handles, payload, static)
 
+    def map_rows(self, name, func, handles, values, **static):
+        """Run ``func(shard, state, own_values, **static)``, each shard with its rows of ``values``.
+
+        One broadcast round, in which each shard receives only its own rows
+        of a per-row array (fold memberships, say): the bytes counted are
+        those of ``values``, not m times them.
+
+        Parameters
+        ----------
+        name, func, handles, **static
+            As for :meth:`map`.
+        values : ndarray of shape (n, ...)
+            One entry per row of the fit's input.
+
+        Returns
+        -------
+        handles : object
+
+        Raises
+        ------
+        RuntimeError
+            If the backend does not know which rows its shards hold.
+        """
+        if self.row_selections is None:
+            raise RuntimeError(f"{type(self).__name__} does not know which rows of the input its shards hold.")
+        values = np.asarray(values)
+        own = [(values[rows],) for rows in self.row_selections]
+        self.rounds += 1
+        self.bytes_down += sum(payload_nbytes(part) for part in own)
+        return self._map(name, func, handles, (), static, own)
+
+    def gather(self, handles):
+        """Every shard's reply as it is, in shard order (one reduce round, counted as :meth:`reduce`)."""
+        return self._gathered(handles)
+
     def reduce(self, handles):
         """π-weighted sum of the shards' replies, component by component."""
         return self._weighted_means(self._gathered(handles))
@@ -128,6 +168,7 @@ class ShardBackend(ABC):
         return means, spread
 
     def _gathered(self, handles):
+        """The shards' replies brought to the driver, counted as one reduce round."""
         replies = self._gather_replies(handles)
         self.rounds += 1
         self.bytes_up += sum(payload_nbytes(reply) for reply in replies)
@@ -183,8 +224,12 @@ class ShardBackend(ABC):
         return cost.nbytes
 
     @abstractmethod
-    def _map(self, name, func, handles, payload, static):
-        """Start the round; return handles to ``(reply, state)`` per shard."""
+    def _map(self, name, func, handles, payload, static, own=None):
+        """Start the round; return handles to ``(reply, state)`` per shard.
+
+        Shard j runs ``func(shard, state, *payload, *own[j], **static)``
+        (``own``: None, or one tuple of arguments per shard).
+        """
 
     @abstractmethod
     def _gather_replies(self, handles):

@@ -91,7 +91,7 @@ from ._dask_tasks import (
     run_rounds,
     shard_summary,
 )
-from ._local import take_rows
+from ._local import row_indices, take_rows
 
 __all__ = [
     "DaskBackend",
@@ -222,7 +222,7 @@ class DaskBackend(ShardBackend):
             X = sp.csr_matrix(X)
         slots = worker_slots(client)
         token = uuid.uuid4().hex[:12]
-        tasks = []
+        tasks, selections = [], []
         for selection in rows:
             s = sample_weight[selection]
             if not float(np.sum(s)) > 0:
@@ -230,7 +230,10 @@ class DaskBackend(ShardBackend):
             block = (take_rows(X, selection), Y[selection, ...], s)
             j = len(tasks)
             tasks.append(PlacedTask(f"dingo-shard{j}-{token}", make_shard, block, slots[j % len(slots)], shard_summary))
-        backend = cls._built_through(client, tasks, threads={a: slots.count(a) for a in set(slots)})
+            selections.append(selection)
+        backend = cls._built_through(
+            client, tasks, threads={a: slots.count(a) for a in set(slots)}, selections=selections
+        )
         backend.rows_mixed = len(rows) > 1 and all(s.step == len(rows) for s in rows)  # row_slices(mixed=True)
         return backend
 
@@ -322,12 +325,14 @@ class DaskBackend(ShardBackend):
         return backend
 
     @classmethod
-    def _built_through(cls, client, tasks, threads=None, expected_rows=None):
+    def _built_through(cls, client, tasks, threads=None, expected_rows=None, selections=None):
         """The backend of shards built by ``tasks``, in one batch of a new channel.
 
         Their summaries (rows, weight sum, worker and its threads) come back
         with their completion: the first round is placed without asking the
-        scheduler anything. Shards of zero weight are released.
+        scheduler anything. Shards of zero weight are released. The input's
+        rows each shard holds are ``selections`` (one per task), or, by
+        default, consecutive blocks in the order of the tasks.
         """
         if not tasks:
             raise ValueError("Sample weights must not all be zero.")
@@ -350,6 +355,10 @@ class DaskBackend(ShardBackend):
             raise
         backend = cls(client, [shards[j] for j in kept], [summaries[j].weight_sum for j in kept], channel=channel)
         backend._adopt([summaries[j] for j in kept])
+        if selections is None:
+            bounds = np.cumsum((0, *rows))
+            selections = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        backend.row_selections = [selections[j] for j in kept]
         return backend
 
     def _adopt(self, summaries):
@@ -449,6 +458,9 @@ class DaskBackend(ShardBackend):
         self._release_futures()
         self.shards = [new_shards[j] for j in kept]
         self._adopt([summaries[j] for j in kept])
+        if self.row_selections is not None:
+            held = np.concatenate([row_indices(rows) for rows in self.row_selections])
+            self.row_selections = [held[j::m] for j in kept]
         return [summaries[j].weight_sum for j in kept]
 
     # -- rounds ------------------------------------------------------------------
@@ -487,7 +499,7 @@ class DaskBackend(ShardBackend):
             self._nthreads = dict(self.client.nthreads())
         return dict(self._nthreads)
 
-    def _map(self, name, func, handles, payload, static):
+    def _map(self, name, func, handles, payload, static, own=None):
         if self._closed:
             raise RuntimeError("this DaskBackend is closed.")
         tag = self._unique_name(name)
@@ -495,12 +507,14 @@ class DaskBackend(ShardBackend):
             addresses = self._locations(handles)
             threads = self._worker_threads(addresses)
             groups = thread_groups(addresses, threads)
-            tasks = [self._round_task(tag, func, handles, members, addresses, payload, static) for members in groups]
+            tasks = [
+                self._round_task(tag, func, handles, members, addresses, payload, static, own) for members in groups
+            ]
             futures = self.channel.submit(tag, tasks, threads)
         self.last_handles = _Handles(tag, tasks, futures, groups, addresses)
         return self.last_handles
 
-    def _round_task(self, tag, func, handles, members, addresses, payload, static):
+    def _round_task(self, tag, func, handles, members, addresses, payload, static, own):
         """The task of one group of shards in a round, taking the previous results by reference."""
         previous, positions = [], []
         for j in members:
@@ -514,7 +528,10 @@ class DaskBackend(ShardBackend):
         which = f"shard{members[0]}" if len(members) == 1 else "shards" + "_".join(str(j) for j in members)
         return PlacedTask(
             f"dingo-{tag}-{which}-{self.token}", run_rounds,
-            (func, [self.shards[j] for j in members], previous, positions, payload, static),
+            (
+                func, [self.shards[j] for j in members], previous, positions, payload, static,
+                None if own is None else [own[j] for j in members],
+            ),
             addresses[members[0]], round_replies,
         )
 

@@ -129,14 +129,14 @@ def assemble_shard(*pieces):
     return make_shard(*(list(part) for part in zip(*pieces)))
 
 
-def run_rounds(func, shards, previous, positions, payload, static):
+def run_rounds(func, shards, previous, positions, payload, static, own=None):
     """A round of a group of shards on one worker, one shard after the other.
 
-    Each shard computes ``func(shard, state, *payload, **static) -> (reply,
-    state)``, its state taken from the previous round: ``previous`` are the
-    previous round's results of the groups that held these shards,
+    Each shard computes ``func(shard, state, *payload, *own_i, **static) ->
+    (reply, state)``, its state taken from the previous round: ``previous``
+    are the previous round's results of the groups that held these shards,
     ``positions[i] = (group, position)`` says where shard i's is (None: a
-    first round).
+    first round); ``own``, if given, holds each shard's own arguments.
 
     Returns
     -------
@@ -144,9 +144,9 @@ def run_rounds(func, shards, previous, positions, payload, static):
         In the order of ``shards``.
     """
     results = []
-    for shard, where in zip(shards, positions):
+    for i, (shard, where) in enumerate(zip(shards, positions)):
         state = None if where is None else previous[where[0]][where[1]][1]
-        results.append(func(shard, state, *payload, **static))
+        results.append(func(shard, state, *payload, *(() if own is None else own[i]), **static))
     return results
 
 

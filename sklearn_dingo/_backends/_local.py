@@ -14,6 +14,7 @@ the driver decides that it pays.
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
@@ -78,6 +79,13 @@ def row_slices(n_samples, n_shards, *, mixed):
     return bounds_to_slices(bounds)
 
 
+def row_indices(rows):
+    """Rows (a slice of known bounds, or indices) as an array of indices."""
+    if isinstance(rows, slice):
+        return np.arange(rows.start or 0, rows.stop, rows.step or 1)
+    return np.asarray(rows, dtype=np.int64)
+
+
 def bounds_to_slices(bounds):
     """Contiguous slices from row boundaries ``b_0 < b_1 < … < b_m``."""
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -94,6 +102,14 @@ def available_cores():
 def split_rows(X, Y, sample_weight, rows):
     """Shards of ``(X, Y, sample_weight)`` on the given rows, dropping those of zero weight.
 
+    :func:`shards_and_rows` without the rows.
+    """
+    return shards_and_rows(X, Y, sample_weight, rows)[0]
+
+
+def shards_and_rows(X, Y, sample_weight, rows):
+    """Shards of ``(X, Y, sample_weight)`` on the given rows, and those rows; zero weight dropped.
+
     Parameters
     ----------
     X : array of shape (n, d) or scipy.sparse CSR matrix
@@ -105,19 +121,22 @@ def split_rows(X, Y, sample_weight, rows):
 
     Returns
     -------
-    list of ShardData
+    shards : list of ShardData
         Views of the inputs, except the rows of a mixed CSR shard (a copy).
+    selections : list of slice
+        The rows of each shard kept.
     """
     if len(rows) and not isinstance(rows[0], slice):
         rows = bounds_to_slices(rows)
     xp = get_namespace(Y)
-    shards = []
+    shards, selections = [], []
     for selection in rows:
         s = sample_weight[selection]
         total = float(xp.sum(s))
         if total > 0:
             shards.append(ShardData(take_rows(X, selection), Y[selection, ...], s, total))
-    return shards
+            selections.append(selection)
+    return shards, selections
 
 
 class LocalBackend(ShardBackend):
@@ -137,11 +156,14 @@ class LocalBackend(ShardBackend):
         ``(X, Y, sample_weight, n_shards)`` of contiguous shards that
         :meth:`mix_rows` may rebuild as mixed ones (CSR data, whose mixed
         shards are a copy); None: the shards stay as they are.
+    row_selections : list of slice, optional
+        The rows of the input each shard holds.
     """
 
-    def __init__(self, shards, n_threads=None, *, mixable_from=None):
+    def __init__(self, shards, n_threads=None, *, mixable_from=None, row_selections=None):
         super().__init__([s.weight_sum for s in shards])
         self.shards = list(shards)
+        self.row_selections = None if row_selections is None else list(row_selections)
         self._mixable_from = mixable_from
         cores = available_cores()
         self.n_threads = n_threads or max(1, min(len(self.shards), cores))
@@ -166,9 +188,9 @@ class LocalBackend(ShardBackend):
             has measured that they disagree.
         """
         mixed = rebalance is not False and not sp.issparse(X)
-        shards = split_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=mixed))
+        shards, rows = shards_and_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=mixed))
         mixable = sp.issparse(X) and rebalance is not False and n_shards > 1
-        backend = cls(shards, mixable_from=(X, Y, sample_weight, n_shards) if mixable else None)
+        backend = cls(shards, mixable_from=(X, Y, sample_weight, n_shards) if mixable else None, row_selections=rows)
         backend.rows_mixed = mixed and n_shards > 1
         return backend
 
@@ -182,15 +204,17 @@ class LocalBackend(ShardBackend):
     def _mix_rows(self):
         """Rebuild the shards from every m-th row: a copy of the CSR rows."""
         X, Y, sample_weight, n_shards = self._mixable_from
-        self.shards = split_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=True))
+        self.shards, self.row_selections = shards_and_rows(
+            X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=True)
+        )
         self._mixable_from = None
         return [s.weight_sum for s in self.shards]
 
-    def _map(self, name, func, handles, payload, static):
+    def _map(self, name, func, handles, payload, static, own=None):
         states = [None] * len(self.shards) if handles is None else [state for _, state in handles]
 
         def run(j):
-            return func(self.shards[j], states[j], *payload, **static)
+            return func(self.shards[j], states[j], *payload, *(own[j] if own else ()), **static)
 
         if self.n_threads == 1:
             return [run(j) for j in range(len(self.shards))]

@@ -21,6 +21,7 @@ and explicit Hessians, for dense arrays of any array API namespace and for
 SciPy sparse CSR/CSC shards.
 """
 
+import copy
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -114,6 +115,32 @@ class LinearObjective(ABC):
     def identifiable_operator(self, hessp, xp):
         """``v -> P H (P v)`` for a Hessian-vector product ``hessp``: the same for operators."""
         return lambda v: self.identifiable(xp, hessp(self.identifiable(xp, v)))
+
+    def with_penalty(self, C, total_weight):
+        """The same model family and layout with another ``C`` and weight sum ``S``."""
+        other = copy.copy(self)
+        LinearObjective.__init__(
+            other, n_features=self.n_features, n_outputs=self.n_outputs, fit_intercept=self.fit_intercept,
+            C=C, total_weight=total_weight,
+        )
+        return other
+
+    # -- predictions of held-out rows (cross-validation scores) -------------------
+    def row_losses(self, xp, eta, Y):
+        """``ℓ(η_i, y_i)`` of each row: its negative log-likelihood, the log-loss."""
+        return self._loss_residual(xp, eta, Y)[0]
+
+    def class_index(self, xp, Y):
+        """Index of each row's class from its encoded targets (:meth:`encode_targets`)."""
+        if self.n_outputs == 1:
+            return xp.astype(Y[:, 0] > 0.5, xp.int64)
+        return xp.argmax(Y, axis=1)
+
+    def predicted_index(self, xp, eta):
+        """Index of the most probable class of each row at margins ``eta``."""
+        if self.n_outputs == 1:
+            return xp.astype(eta[:, 0] > 0, xp.int64)
+        return xp.argmax(eta, axis=1)
 
     def _penalised(self, xp, w):
         """``λ w_pen`` in flat layout (intercept entries zero)."""

@@ -1,0 +1,327 @@
+"""The cross-validated estimators' machinery: folds as weight masks, scores, the refit.
+
+``fit`` splits the rows with the ``cv`` splitter (on the labels, in this
+process), builds the shards once with raw weights, and hands the folds'
+roles to them (:class:`~._backends._fold_group.FoldGroup`). Every fold then
+runs its regularisation path, the rounds of all folds shared
+(:func:`~._search.fold_paths`); held-out scores come from the shards. The
+best C is refitted on all rows, from the mean of the folds' solutions there,
+through the same shards.
+"""
+
+import inspect
+import math
+from dataclasses import replace
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._backends import is_dask_input
+from ._backends._fold_group import FoldGroup
+from ._backends._local import row_indices
+from ._classifier import BaseDingoClassifier
+from ._folds import HELD_OUT, TRAIN, held_out_margins, held_out_sums
+from ._reporting import warn_at_caller
+from ._search import fold_paths, not_converged, refit, search_history
+from ._training_data import training_data
+
+#: Scorers computed where the held-out rows live, from three sums per fold.
+SHARD_SCORES = ("neg_log_loss", "accuracy")
+
+
+class DingoClassifierCVMixin:
+    """``fit`` of the cross-validated estimators; the plain estimator's class supplies the model.
+
+    Mixed in before a plain estimator class (:class:`~._estimators.DingoLogisticRegression`
+    or :class:`~._estimators.DingoSoftmaxRegression`), whose objective,
+    predictions and checks it uses; ``C`` and ``warm_start`` are replaced
+    by ``Cs``, ``cv``, ``scoring`` and ``refit``.
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            name: rule
+            for name, rule in BaseDingoClassifier._parameter_constraints.items()
+            if name not in ("C", "warm_start")
+        },
+        "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "refit": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        Cs=10,
+        cv=None,
+        scoring="neg_log_loss",
+        refit=True,
+        fit_intercept=True,
+        class_weight=None,
+        verbose=0,
+        tol=1e-6,
+        max_iter=100,
+        max_rounds=None,
+        theta=1e-4,
+        phi=1e-6,
+        rho=1e-4,
+        subproblem_solver="auto",
+        subproblem_tol=1e-4,
+        subproblem_max_iter=50,
+        hessian_precision="auto",
+        secant_memory=50,
+        n_shards=None,
+        rebalance="auto",
+        backend="auto",
+    ):
+        self.Cs = Cs
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.verbose = verbose
+        self.tol = tol
+        self.max_iter = max_iter
+        self.max_rounds = max_rounds
+        self.theta = theta
+        self.phi = phi
+        self.rho = rho
+        self.subproblem_solver = subproblem_solver
+        self.subproblem_tol = subproblem_tol
+        self.subproblem_max_iter = subproblem_max_iter
+        self.hessian_precision = hessian_precision
+        self.secant_memory = secant_memory
+        self.n_shards = n_shards
+        self.rebalance = rebalance
+        self.backend = backend
+
+    # -- parameters --------------------------------------------------------------------
+    def _check_Cs(self):
+        """The grid of C as floats (an int: ``np.logspace(-4, 4, Cs)``, as scikit-learn)."""
+        if isinstance(self.Cs, Integral):
+            return np.logspace(-4, 4, int(self.Cs))
+        Cs = np.asarray(self.Cs, dtype=np.float64).reshape(-1) if np.ndim(self.Cs) else None
+        if Cs is None or Cs.size == 0:
+            raise ValueError(
+                f"The 'Cs' parameter of {type(self).__name__} must be an int in the range [1, inf) "
+                f"or a non-empty array-like of positive floats. Got {self.Cs!r} instead."
+            )
+        if not np.all(Cs > 0) or np.any(np.isnan(Cs)):
+            raise ValueError(
+                f"The 'Cs' parameter of {type(self).__name__} must contain floats in the range "
+                f"(0.0, inf]. Got {self.Cs!r} instead."
+            )
+        return Cs
+
+    def _splits(self, X, labels):
+        """The folds of ``cv`` as (train, held-out) index arrays, split on the labels in this process."""
+        cv = check_cv(self.cv, labels, classifier=True)
+        # The splitters only need the number of rows (and the labels): Dask X is not computed.
+        rows = np.zeros((len(labels), 0)) if is_dask_input(X) else X
+        splits = [(np.asarray(train), np.asarray(test)) for train, test in cv.split(rows, labels)]
+        if len(splits) < 2:
+            raise ValueError(
+                f"Cross-validation needs at least 2 folds, but cv={self.cv!r} gave {len(splits)}."
+            )
+        return splits
+
+    # -- fit -------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose C by cross-validation, then refit on all rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask dataframe} of shape (n_samples, n_features)
+            Training data, as for the plain estimator's ``fit``.
+        y : array-like or dask array of shape (n_samples,)
+            Target labels. They are brought to this process to split the
+            folds (one label per row), as scikit-learn's splitters need.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the training rows and of the held-out
+            scores (multiplied by the class weights in training only, as in
+            ``LogisticRegressionCV``).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        Cs = self._check_Cs()
+        data = training_data(X, y, sample_weight, backend=self.backend, estimator=self)
+        self._set_features(data.n_features, data.feature_names)
+        class_weights = self._fit_classes(data.classes, data.class_weight_sums)
+        n_features, n_classes = data.n_features, len(self.classes_)
+        labels = data.labels()
+        splits = self._splits(X, labels)
+        n_folds = len(splits)
+        roles = np.zeros((len(labels), n_folds + int(bool(self.refit))), dtype=np.int8)
+        for fold, (train, test) in enumerate(splits):
+            roles[train, fold] = TRAIN
+            roles[test, fold] = HELD_OUT
+        if self.refit:
+            roles[:, n_folds] = TRAIN
+        scorer = None if self.scoring in SHARD_SCORES else self._labelled_scorer()
+
+        # The shards carry raw weights; each fold multiplies in the class weights.
+        encoding = self._make_objective(n_features, n_classes, 1.0, 1.0)
+        backend = data.shards(
+            encoding, np.ones(n_classes), n_shards=self.n_shards, rebalance=self._rebalance()
+        )
+        config = replace(self._config(data.result_format.dtype), rebalance=False)
+
+        def make_objective(C, total_weight):
+            return self._make_objective(n_features, n_classes, total_weight, C)
+
+        order = np.argsort(Cs, kind="stable")  # strongest penalty first
+        with backend:
+            if self._rebalance() is True and backend.mixing_cost() is not None:
+                backend.mix_rows()  # once, before the folds are masked: no fold moves rows
+            group = FoldGroup(backend, roles, class_weights, encoding)
+            empty = [fold for fold in range(roles.shape[1]) if not group.train_sums[:, fold].sum() > 0]
+            if empty:
+                raise ValueError(
+                    f"Sample weights of the training rows of fold {empty[0]} are all zero "
+                    "(after class weights): nothing to fit."
+                )
+            paths = fold_paths(
+                group, range(n_folds), Cs[order], make_objective, config,
+                held_out=held_out_margins if scorer is not None else held_out_sums,
+            )
+            runs = [[None] * len(Cs) for _ in range(n_folds)]
+            for fold, path in enumerate(paths):
+                for k, run in zip(order, path):
+                    runs[fold][k] = run
+            scores = self._scores(runs, roles, backend.row_selections, labels, data.sample_weights(), scorer)
+            W = np.array([[run.result.w for run in fold_runs] for fold_runs in runs])
+            if self.refit:
+                best = int(np.argmax(scores.mean(axis=0)))
+                self.C_ = float(Cs[best])
+                final = refit(group, n_folds, self.C_, W[:, best].mean(axis=0), make_objective, config)
+                w, all_runs = final.result.w, [run for fold_runs in runs for run in fold_runs] + [final]
+            else:
+                best_per_fold = np.argmax(scores, axis=1)
+                self.C_ = float(np.mean(Cs[best_per_fold]))
+                w = np.mean([W[fold, k] for fold, k in enumerate(best_per_fold)], axis=0)
+                all_runs = [run for fold_runs in runs for run in fold_runs]
+            rounds = backend.rounds
+        self._store_search(Cs, scores, runs, W, w, make_objective(self.C_, 1.0), data.result_format)
+        self.n_communication_rounds_ = rounds
+        self.history_ = search_history(all_runs)
+        self._warn_not_converged(all_runs, n_folds)
+        return self
+
+    def _labelled_scorer(self):
+        """The scorer, told all classes (held-out rows may miss some), as ``LogisticRegressionCV``."""
+        scorer = get_scorer(self.scoring)
+        if scorer is None:  # scoring=None: accuracy, as scikit-learn's estimators score
+            return get_scorer("accuracy")
+        parameters = inspect.signature(scorer._score_func).parameters if hasattr(scorer, "_score_func") else {}
+        if "labels" not in parameters:
+            return scorer
+        extra = {"pos_label": self.classes_[-1]} if len(self.classes_) <= 2 and "pos_label" in parameters else {}
+        return make_scorer(
+            scorer._score_func,
+            greater_is_better=scorer._sign == 1,
+            response_method=scorer._response_method,
+            labels=self.classes_,
+            **extra,
+            **getattr(scorer, "_kwargs", {}),
+        )
+
+    def _scores(self, runs, roles, selections, labels, sample_weight, scorer):
+        """Held-out score of every (fold, C), shape (n_folds, n_Cs)."""
+        scores = np.empty((len(runs), len(runs[0])))
+        for fold, fold_runs in enumerate(runs):
+            for k, run in enumerate(fold_runs):
+                replies = run.held_out.replies
+                if scorer is None:
+                    loss, correct, weight = np.sum([reply[0] for reply in replies], axis=0)
+                    value = correct if self.scoring == "accuracy" else -loss
+                    scores[fold, k] = value / weight if weight > 0 else math.nan
+                else:
+                    rows = np.concatenate([
+                        rows[roles[rows, fold] == HELD_OUT] for rows in map(row_indices, selections)
+                    ])
+                    scores[fold, k] = self._score_predictions(scorer, rows, replies, labels, sample_weight)
+        return scores
+
+    def _score_predictions(self, scorer, rows, replies, labels, sample_weight):
+        """A scorer's value on the held-out ``rows``' margins gathered from the shards (in shard order)."""
+        margins = np.concatenate([reply[0] for reply in replies], axis=0)
+        order = np.argsort(rows, kind="stable")
+        rows, margins = rows[order], margins[order]
+        predictions = HeldOutPredictions(self, margins)
+        positions = np.arange(len(rows))[:, None]
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[rows]}
+        return float(scorer(predictions, positions, labels[rows], **kwargs))
+
+    def _store_search(self, Cs, scores, runs, W, w, objective, result_format):
+        """Fitted attributes of the search: the path's coefficients and scores, and the model."""
+        K, rows = objective.n_outputs, objective.n_rows
+        # In the input's namespace and device, as every fitted array (the path in float64, as scikit-learn's)
+        in_format = replace(result_format, dtype=np.float64)
+        self.Cs_ = in_format(Cs)
+        self.scores_ = in_format(scores)
+        # (folds, Cs, K, d + fit_intercept): each run's coefficients, intercept last
+        self.coefs_paths_ = in_format(np.swapaxes(W.reshape(*W.shape[:2], rows, K), -1, -2))
+        self.n_iter_ = result_format.indices([[run.result.n_iter for run in fold_runs] for fold_runs in runs])
+        for name, value in self._fitted_attributes(objective, result_format, w).items():
+            setattr(self, name, value)
+
+    def _warn_not_converged(self, runs, n_folds):
+        stopped = not_converged(runs)
+        if not stopped:
+            return
+        named = "; ".join(
+            (f"the refit at C={C:.4g}" if fold == n_folds else f"fold {fold} at C={C:.4g}") + f" ({reason})"
+            for fold, C, reason in stopped
+        )
+        warn_at_caller(
+            f"DINGO stopped before reaching tol={self.tol} in {len(stopped)} of {len(runs)} fits: "
+            f"{named}. Their coefficients are the best points reached.",
+            ConvergenceWarning,
+        )
+
+
+class HeldOutPredictions(ClassifierMixin, BaseEstimator):
+    """Predictions of held-out rows, served to a scorer as a fitted classifier's.
+
+    A scorer calls ``predict``, ``predict_proba`` or ``decision_function``
+    on what it takes to be X; here X is the column of row positions
+    ``0 … n − 1`` and the answers come from the margins the shards computed.
+
+    Parameters
+    ----------
+    model : BaseDingoClassifier
+        The estimator whose classes and link functions apply.
+    margins : ndarray of shape (n, K)
+    """
+
+    def __init__(self, model=None, margins=None):
+        self.model = model
+        self.margins = margins
+        self.classes_ = None if model is None else model.classes_
+
+    def _rows(self, X):
+        return self.margins[np.asarray(X)[:, 0].astype(np.intp)]
+
+    def decision_function(self, X):
+        return self.model._decision(np, self._rows(X))
+
+    def predict(self, X):
+        return self.model._labels(np, self._rows(X))
+
+    def predict_proba(self, X):
+        return self.model._proba(np, self._rows(X))
+
+    def predict_log_proba(self, X):
+        return self.model._log_proba(np, self._rows(X))
+
