@@ -127,9 +127,8 @@ class DingoClassifierCVMixin:
         rows = np.zeros((len(labels), 0)) if is_dask_input(X) else X
         splits = [(np.asarray(train), np.asarray(test)) for train, test in cv.split(rows, labels)]
         if len(splits) < 2:
-            raise ValueError(
-                f"Cross-validation needs at least 2 folds, but cv={self.cv!r} gave {len(splits)}."
-            )
+            given = f"cv={self.cv!r}" if isinstance(self.cv, Integral) or hasattr(self.cv, "split") else "the cv given"
+            raise ValueError(f"Cross-validation needs at least 2 folds, but {given} yields {len(splits)}.")
         return splits
 
     # -- fit -------------------------------------------------------------------------

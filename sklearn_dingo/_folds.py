@@ -187,9 +187,12 @@ def _held_out_margins(shard, w, objective):
 def held_out_sums(shard, state, w, *, objective):
     """Weighted log-loss and correct predictions of held-out rows at ``w``.
 
-    The log-loss of a row is scikit-learn's ``log_loss``: the predicted
-    probability of its class clipped to ``[eps, 1 − eps]`` (eps of float64)
-    before the logarithm.
+    The log-loss of a row is what scikit-learn's ``neg_log_loss`` scorer
+    computes from the model's probabilities: the probability of the row's
+    class clipped to ``[eps, 1 − eps]`` (eps of float64) before the
+    logarithm; for a binary model the scorer takes the second class's
+    probability p and the first's as ``1 − p`` (which loses digits beyond
+    margins of about 20), and so does this.
 
     Returns
     -------
@@ -202,7 +205,13 @@ def held_out_sums(shard, state, w, *, objective):
         return (np.zeros(3),), None
     eta = xp.astype(_held_out_margins(shard, w, objective), xp.float64)
     eps = float(np.finfo(np.float64).eps)
-    losses = xp.clip(objective.row_losses(xp, eta, shard.Y), float(-np.log1p(-eps)), float(-np.log(eps)))
+    if objective.n_outputs == 1:
+        # σ(η) = exp(−ℓ(−η, 0)): ℓ(η, 1) = softplus(η) − η would cancel for large η
+        positive = xp.exp(-objective.row_losses(xp, -eta, xp.zeros_like(eta)))
+        proba = xp.where(shard.Y[:, 0] > 0.5, positive, 1.0 - positive)
+    else:
+        proba = xp.exp(-objective.row_losses(xp, eta, shard.Y))
+    losses = -xp.log(xp.clip(proba, eps, 1.0 - eps))
     correct = xp.astype(objective.predicted_index(xp, eta) == objective.class_index(xp, shard.Y), xp.float64)
     s = xp.astype(shard.sample_weight, xp.float64)
     sums = np.asarray([float(xp.sum(s * losses)), float(xp.sum(s * correct)), float(xp.sum(s))])

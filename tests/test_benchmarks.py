@@ -131,3 +131,54 @@ def test_slow_link_benchmark_runs_and_reports():
     assert "DINGO" in out and "per cycle" in out and "for the setup" in out
     assert "round trips per cycle" in out and "x faster than dask-ml newton" in out
     assert "modelled" in out
+
+
+CV = ROOT / "benchmarks" / "cv.py"
+
+
+def _run_cv(*args):
+    proc = subprocess.run(
+        [sys.executable, str(CV), "--features", "5", "--cs", "2", "--folds", "2", "--repeats", "1", *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout
+
+
+def _table_rows(out, heading):
+    """The first cells of the markdown table under ``heading``."""
+    section = out.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")][1:]
+
+
+@pytest.mark.skipif(not CV.exists(), reason="benchmarks/ is not part of this installation")
+def test_cv_benchmark_reports_both_settings():
+    """A tiny binary run: the in-process and cluster tables, every method's row, the goals (no timing asserted)."""
+    out = _run_cv("--rows", "2000", "--without-dask-ml")  # dask-ml's search alone takes half a minute
+    assert "# Cross-validated C: n=2,000 d=5 (binary)" in out
+    assert _table_rows(out, "## In-process (NumPy data)") == [
+        "DINGO CV", "sklearn LRCV lbfgs", "sklearn LRCV newton-cholesky", "GridSearchCV(DINGO)",
+    ]
+    cluster = "## On a 2-worker Dask LocalCluster (1 thread each)"
+    expected = [
+        "DINGO CV (dask)", "GridSearchCV(DINGO) on Dask arrays", "GridSearchCV(DINGO) joblib-dask",
+        "dask-ml GridSearchCV(lbfgs)",  # "not run"
+    ]
+    assert _table_rows(out, cluster) == expected
+    assert "round trips" in out and "x CV trips" in out
+    goals = out.split("## Goals", 1)[1]
+    assert sum(line.strip().startswith(("PASS", "FAIL")) for line in goals.splitlines()) == 4
+    assert "no slower than LogisticRegressionCV (lbfgs)" in goals and "1/4 of GridSearchCV's on the Dask arrays" in goals
+
+
+@pytest.mark.skipif(not CV.exists(), reason="benchmarks/ is not part of this installation")
+def test_cv_benchmark_softmax_in_process():
+    out = _run_cv("--rows", "1500", "--classes", "3", "--settings", "in-process")
+    assert "(softmax, 3 classes)" in out
+    assert _table_rows(out, "## In-process (NumPy data)")[0] == "DINGO CV"
+    assert "## On a" not in out
+    goals = out.split("## Goals", 1)[1]
+    assert sum(line.strip().startswith(("PASS", "FAIL")) for line in goals.splitlines()) == 2
