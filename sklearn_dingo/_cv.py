@@ -167,7 +167,8 @@ class DingoClassifierCVMixin:
             roles[test, fold] = HELD_OUT
         if self.refit:
             roles[:, n_folds] = TRAIN
-        scorer = None if self.scoring in SHARD_SCORES else self._labelled_scorer()
+        scoring = "accuracy" if self.scoring is None else self.scoring  # scikit-learn's default score
+        scorer = None if scoring in SHARD_SCORES else self._labelled_scorer()
 
         # The shards carry raw weights; each fold multiplies in the class weights.
         encoding = self._make_objective(n_features, n_classes, 1.0, 1.0)
@@ -192,18 +193,23 @@ class DingoClassifierCVMixin:
                 )
             paths = fold_paths(
                 group, range(n_folds), Cs[order], make_objective, config,
-                held_out=held_out_margins if scorer is not None else held_out_sums,
+                held_out=held_out_margins if scorer is not None else held_out_sums, on_run=self._report_run,
             )
             runs = [[None] * len(Cs) for _ in range(n_folds)]
             for fold, path in enumerate(paths):
                 for k, run in zip(order, path):
                     runs[fold][k] = run
-            scores = self._scores(runs, roles, backend.row_selections, labels, data.sample_weights(), scorer)
+            if scorer is None:
+                scores = self._shard_scores(runs, scoring)
+            else:
+                scores = self._predicted_scores(runs, roles, backend.row_selections, labels, data, scorer)
             W = np.array([[run.result.w for run in fold_runs] for fold_runs in runs])
             if self.refit:
                 best = int(np.argmax(scores.mean(axis=0)))
                 self.C_ = float(Cs[best])
-                final = refit(group, n_folds, self.C_, W[:, best].mean(axis=0), make_objective, config)
+                final = refit(
+                    group, n_folds, self.C_, W[:, best].mean(axis=0), make_objective, config, on_run=self._report_run
+                )
                 w, all_runs = final.result.w, [run for fold_runs in runs for run in fold_runs] + [final]
             else:
                 best_per_fold = np.argmax(scores, axis=1)
@@ -235,21 +241,36 @@ class DingoClassifierCVMixin:
             **getattr(scorer, "_kwargs", {}),
         )
 
-    def _scores(self, runs, roles, selections, labels, sample_weight, scorer):
-        """Held-out score of every (fold, C), shape (n_folds, n_Cs)."""
+    def _report_run(self, run):
+        if self.verbose:
+            result = run.result
+            print(
+                f"DINGO CV fold {run.fold} C={run.C:.4g}: {result.n_iter} iterations, {result.rounds} rounds "
+                f"(shared so far {run.shared_rounds}), loss {result.loss:.6g}, gradient norm "
+                f"{result.grad_norm:.3e}, {result.stop_reason}",
+                flush=True,
+            )
+
+    @staticmethod
+    def _shard_scores(runs, scoring):
+        """Held-out scores from the shards' sums, shape (n_folds, n_Cs)."""
         scores = np.empty((len(runs), len(runs[0])))
         for fold, fold_runs in enumerate(runs):
             for k, run in enumerate(fold_runs):
-                replies = run.held_out.replies
-                if scorer is None:
-                    loss, correct, weight = np.sum([reply[0] for reply in replies], axis=0)
-                    value = correct if self.scoring == "accuracy" else -loss
-                    scores[fold, k] = value / weight if weight > 0 else math.nan
-                else:
-                    rows = np.concatenate([
-                        rows[roles[rows, fold] == HELD_OUT] for rows in map(row_indices, selections)
-                    ])
-                    scores[fold, k] = self._score_predictions(scorer, rows, replies, labels, sample_weight)
+                loss, correct, weight = np.sum([reply[0] for reply in run.held_out.replies], axis=0)
+                value = correct if scoring == "accuracy" else -loss
+                scores[fold, k] = value / weight if weight > 0 else math.nan
+        return scores
+
+    def _predicted_scores(self, runs, roles, selections, labels, data, scorer):
+        """Held-out scores of a scorer on the gathered predictions, shape (n_folds, n_Cs)."""
+        sample_weight = data.sample_weights()
+        scores = np.empty((len(runs), len(runs[0])))
+        for fold, fold_runs in enumerate(runs):
+            # the held-out rows of the fold in the order the shards hold and answer them
+            rows = np.concatenate([rows[roles[rows, fold] == HELD_OUT] for rows in map(row_indices, selections)])
+            for k, run in enumerate(fold_runs):
+                scores[fold, k] = self._score_predictions(scorer, rows, run.held_out.replies, labels, sample_weight)
         return scores
 
     def _score_predictions(self, scorer, rows, replies, labels, sample_weight):

@@ -51,7 +51,7 @@ class FoldRun:
     held_out: object = None
 
 
-def fold_paths(group, folds, Cs, make_objective, config, held_out=None):
+def fold_paths(group, folds, Cs, make_objective, config, held_out=None, on_run=None):
     """Every fold's path over ``Cs`` in the given order, warm-started, rounds shared.
 
     Parameters
@@ -68,6 +68,8 @@ def fold_paths(group, folds, Cs, make_objective, config, held_out=None):
     held_out : callable, optional
         A held-out function of :mod:`._folds` requested at each solution
         (with the run's objective).
+    on_run : callable, optional
+        Called with each :class:`FoldRun` as it ends (from the fold's thread).
 
     Returns
     -------
@@ -84,12 +86,14 @@ def fold_paths(group, folds, Cs, make_objective, config, held_out=None):
             w = result.w
             pending = None if held_out is None else view.held_out(held_out, w, objective=objective)
             runs.append(FoldRun(fold, float(C), result, group.rounds_shared, pending))
+            if on_run is not None:
+                on_run(runs[-1])
         return runs
 
     return group.run([lambda fold=fold: path(fold) for fold in folds])
 
 
-def refit(group, fold, C, w0, make_objective, config):
+def refit(group, fold, C, w0, make_objective, config, on_run=None):
     """One DINGO run of ``fold`` (the refit on all rows) from ``w0`` (None: zero).
 
     Returns
@@ -102,7 +106,10 @@ def refit(group, fold, C, w0, make_objective, config):
         result = dingo(group.view(fold), make_objective(C, total), config, w0=w0)
         return FoldRun(fold, float(C), result, group.rounds_shared)
 
-    return group.run([run])[0]
+    final = group.run([run])[0]
+    if on_run is not None:
+        on_run(final)
+    return final
 
 
 def search_history(runs):

@@ -243,3 +243,12 @@ def test_zero_training_weight_in_a_fold_is_refused_and_nothing_is_lost():
     with pytest.raises(ValueError, match="training rows of fold 0 are all zero"):
         DingoLogisticRegressionCV(cv=KFold(3), Cs=2).fit(X, y, sample_weight=weights)
     assert weights[:100].sum() == 100.0
+
+
+def test_verbose_prints_a_line_per_run(capsys):
+    X, y = bundled("binary")
+    est = DingoLogisticRegressionCV(Cs=[0.1, 1.0], cv=3, verbose=1).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("DINGO CV fold")]
+    assert len(lines) == 7  # 3 folds x 2 Cs and the refit (fold 3)
+    assert sum(line.startswith("DINGO CV fold 3 ") for line in lines) == 1
+    assert all("gradient norm reached tol" in line for line in lines) and est.C_ in (0.1, 1.0)

@@ -78,3 +78,21 @@ def test_dask_search_matches_the_in_process_one_and_moves_no_rows(client, kind, 
     assert not client.run_on_scheduler(
         lambda dask_scheduler: [str(key) for key in dask_scheduler.tasks if "dingo" in str(key)]
     )  # nothing of the search is left on the cluster
+
+
+def test_dask_dataframe_search(client):
+    """A DataFrame of features and a Series of labels: the same search as the arrays in memory."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    X, y, _ = make_data("multinomial", seed=1)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(D)])
+    cv = StratifiedKFold(3)
+    local = DingoSoftmaxRegressionCV(**SEARCH, cv=cv, n_shards=N // CHUNK).fit(frame, y)
+    Xf = dd.from_pandas(frame, npartitions=N // CHUNK)
+    yf = dd.from_pandas(pd.Series(y), npartitions=N // CHUNK)
+    with client.as_current():
+        remote = DingoSoftmaxRegressionCV(**SEARCH, cv=cv).fit(Xf, yf)
+    assert remote.C_ == local.C_
+    assert_allclose(remote.scores_, local.scores_, atol=1e-6, rtol=0)
+    assert list(remote.feature_names_in_) == list(frame.columns)

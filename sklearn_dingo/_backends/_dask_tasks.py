@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from dask.sizeof import sizeof
 
 from .._array_api import from_numpy, get_namespace, to_numpy
+from .._folds import FoldShards
 from .._objectives import ShardData
 from .._shard import ShardState
 from ._local import take_rows
@@ -39,6 +40,13 @@ def _sizeof_state(state):
     if state.solver is not None:  # eigendecomposition of an exact solver, if any
         arrays.extend(value for value in vars(state.solver).values() if hasattr(value, "nbytes"))
     return sum(sizeof(a) for a in arrays if a is not None) + 64
+
+
+@sizeof.register(FoldShards)
+def _sizeof_fold_shards(folds):
+    # the shard once (every fold's view shares its rows), each fold's weights and state
+    weights = sum(sizeof(view.sample_weight) for view in folds.train)
+    return sizeof(folds.shard) + weights + sum(sizeof(state) for state in folds.states if state is not None)
 
 
 # -- task functions ------------------------------------------------------------------
