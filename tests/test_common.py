@@ -26,8 +26,8 @@ def _check_name(check):
         DingoLogisticRegression(),
         DingoSoftmaxRegression(),
         # small searches: the checks fit many times
-        DingoLogisticRegressionCV(Cs=3, cv=3),
-        DingoSoftmaxRegressionCV(Cs=3, cv=3),
+        DingoLogisticRegressionCV(Cs=2, cv=2),
+        DingoSoftmaxRegressionCV(Cs=2, cv=2),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check, monkeypatch):
