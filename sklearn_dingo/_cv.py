@@ -161,12 +161,7 @@ class DingoClassifierCVMixin:
         labels = data.labels()
         splits = self._splits(X, labels)
         n_folds = len(splits)
-        roles = np.zeros((len(labels), n_folds + int(bool(self.refit))), dtype=np.int8)
-        for fold, (train, test) in enumerate(splits):
-            roles[train, fold] = TRAIN
-            roles[test, fold] = HELD_OUT
-        if self.refit:
-            roles[:, n_folds] = TRAIN
+        roles = fold_roles(len(labels), splits, refit=self.refit)
         scoring = "accuracy" if self.scoring is None else self.scoring  # scikit-learn's default score
         scorer = None if scoring in SHARD_SCORES else self._labelled_scorer()
 
@@ -205,7 +200,7 @@ class DingoClassifierCVMixin:
                 scores = self._predicted_scores(runs, roles, backend.row_selections, labels, data, scorer)
             W = np.array([[run.result.w for run in fold_runs] for fold_runs in runs])
             if self.refit:
-                best = int(np.argmax(scores.mean(axis=0)))
+                best = int(np.argmax(scores.sum(axis=0)))  # the first of equals, as scikit-learn
                 self.C_ = float(Cs[best])
                 final = refit(
                     group, n_folds, self.C_, W[:, best].mean(axis=0), make_objective, config, on_run=self._report_run
@@ -309,6 +304,17 @@ class DingoClassifierCVMixin:
             f"{named}. Their coefficients are the best points reached.",
             ConvergenceWarning,
         )
+
+
+def fold_roles(n_samples, splits, *, refit):
+    """Each row's role in each fold (int8, one column per fold, and one for the refit's all-rows fold)."""
+    roles = np.zeros((n_samples, len(splits) + int(bool(refit))), dtype=np.int8)
+    for fold, (train, test) in enumerate(splits):
+        roles[train, fold] = TRAIN
+        roles[test, fold] = HELD_OUT
+    if refit:
+        roles[:, len(splits)] = TRAIN
+    return roles
 
 
 class HeldOutPredictions(ClassifierMixin, BaseEstimator):
