@@ -23,7 +23,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backends import is_dask_input
 from ._backends._fold_group import FoldGroup
-from ._backends._local import row_indices
 from ._classifier import BaseDingoClassifier
 from ._folds import HELD_OUT, TRAIN, held_out_margins, held_out_sums
 from ._reporting import warn_at_caller
@@ -197,7 +196,7 @@ class DingoClassifierCVMixin:
             if scorer is None:
                 scores = self._shard_scores(runs, scoring)
             else:
-                scores = self._predicted_scores(runs, roles, backend.row_selections, labels, data, scorer)
+                scores = self._predicted_scores(runs, group, labels, data, scorer)
             W = np.array([[run.result.w for run in fold_runs] for fold_runs in runs])
             if self.refit:
                 best = int(np.argmax(scores.sum(axis=0)))  # the first of equals, as scikit-learn
@@ -257,13 +256,12 @@ class DingoClassifierCVMixin:
                 scores[fold, k] = value / weight if weight > 0 else math.nan
         return scores
 
-    def _predicted_scores(self, runs, roles, selections, labels, data, scorer):
+    def _predicted_scores(self, runs, group, labels, data, scorer):
         """Held-out scores of a scorer on the gathered predictions, shape (n_folds, n_Cs)."""
         sample_weight = data.sample_weights()
         scores = np.empty((len(runs), len(runs[0])))
         for fold, fold_runs in enumerate(runs):
-            # the held-out rows of the fold in the order the shards hold and answer them
-            rows = np.concatenate([rows[roles[rows, fold] == HELD_OUT] for rows in map(row_indices, selections)])
+            rows = group.held_out_rows(fold)
             for k, run in enumerate(fold_runs):
                 scores[fold, k] = self._score_predictions(scorer, rows, run.held_out.replies, labels, sample_weight)
         return scores

@@ -25,8 +25,9 @@ import threading
 
 import numpy as np
 
-from .._folds import FoldRequest, attach_folds, fold_round, split_replies
+from .._folds import HELD_OUT, FoldRequest, attach_folds, fold_round, split_replies
 from ._base import ShardBackend
+from ._local import row_indices
 
 
 class _Stopped(Exception):
@@ -59,6 +60,7 @@ class FoldGroup:
 
     Attributes
     ----------
+    roles : ndarray of int8, shape (n_samples, n_folds)
     train_sums, held_out_sums : ndarray of shape (m, n_folds)
         Training weight (class weights in) and raw held-out weight of each
         fold on each shard.
@@ -73,6 +75,7 @@ class FoldGroup:
             class_weights=np.asarray(class_weights, dtype=np.float64), objective=objective,
         )
         replies = backend.gather(handles)
+        self.roles = np.asarray(roles)
         self.train_sums = np.array([reply[0] for reply in replies], dtype=np.float64)
         self.held_out_sums = np.array([reply[1] for reply in replies], dtype=np.float64)
         self._handles = handles
@@ -86,6 +89,11 @@ class FoldGroup:
     @property
     def n_folds(self):
         return self.train_sums.shape[1]
+
+    def held_out_rows(self, fold):
+        """The input's rows ``fold`` holds out, in the order the shards answer held-out requests."""
+        held = [rows[self.roles[rows, fold] == HELD_OUT] for rows in map(row_indices, self.backend.row_selections)]
+        return np.concatenate(held) if held else np.zeros(0, dtype=np.int64)
 
     def view(self, fold):
         """The backend through which fold ``fold``'s driver runs (inside :meth:`run`)."""
