@@ -163,7 +163,7 @@ class FoldGroup:
             if self._stopped:
                 raise _Stopped()
             view._replies = None
-            self._waiting[id(view)] = view
+            self._waiting[view.fold, id(view)] = view  # a round's requests in the order of the folds
             self._condition.notify_all()
             self._condition.wait_for(lambda: view._replies is not None or self._stopped)
             if view._replies is None:
