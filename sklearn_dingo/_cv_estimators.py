@@ -76,7 +76,7 @@ _SHARED_PARAMETERS = """\
         part in), ``shared_rounds`` (the search's shared rounds when it
         ended), ``loss``, ``grad_norm``, ``converged``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has string feature names.
 
     Notes

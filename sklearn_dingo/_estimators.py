@@ -157,7 +157,7 @@ class DingoLogisticRegression(BaseDingoClassifier):
         Whether the gradient norm reached ``tol`` or the resolution of the
         data's precision.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has string feature names.
 
     Notes
@@ -308,7 +308,7 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
     stop_reason_ : str
     converged_ : bool
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Notes
     -----
