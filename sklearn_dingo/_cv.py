@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._backends import is_dask_input
 from ._backends._fold_group import FoldGroup
 from ._classifier import BaseDingoClassifier
-from ._folds import HELD_OUT, TRAIN, held_out_margins, held_out_sums
+from ._folds import fold_roles
 from ._reporting import warn_at_caller
 from ._search import fold_paths, not_converged, refit, search_history
 from ._training_data import training_data
@@ -169,7 +169,7 @@ class DingoClassifierCVMixin:
         backend = data.shards(
             encoding, np.ones(n_classes), n_shards=self.n_shards, rebalance=self._rebalance()
         )
-        config = replace(self._config(data.result_format.dtype), rebalance=False)
+        config = self._config(data.result_format.dtype)  # a fold's backend never mixes rows
 
         def make_objective(C, total_weight):
             return self._make_objective(n_features, n_classes, total_weight, C)
@@ -187,7 +187,7 @@ class DingoClassifierCVMixin:
                 )
             paths = fold_paths(
                 group, range(n_folds), Cs[order], make_objective, config,
-                held_out=held_out_margins if scorer is not None else held_out_sums, on_run=self._report_run,
+                held_out="sums" if scorer is None else "margins", on_run=self._report_run,
             )
             runs = [[None] * len(Cs) for _ in range(n_folds)]
             for fold, path in enumerate(paths):
@@ -220,8 +220,6 @@ class DingoClassifierCVMixin:
     def _labelled_scorer(self):
         """The scorer, told all classes (held-out rows may miss some), as ``LogisticRegressionCV``."""
         scorer = get_scorer(self.scoring)
-        if scorer is None:  # scoring=None: accuracy, as scikit-learn's estimators score
-            return get_scorer("accuracy")
         parameters = inspect.signature(scorer._score_func).parameters if hasattr(scorer, "_score_func") else {}
         if "labels" not in parameters:
             return scorer
@@ -304,17 +302,6 @@ class DingoClassifierCVMixin:
         )
 
 
-def fold_roles(n_samples, splits, *, refit):
-    """Each row's role in each fold (int8, one column per fold, and one for the refit's all-rows fold)."""
-    roles = np.zeros((n_samples, len(splits) + int(bool(refit))), dtype=np.int8)
-    for fold, (train, test) in enumerate(splits):
-        roles[train, fold] = TRAIN
-        roles[test, fold] = HELD_OUT
-    if refit:
-        roles[:, len(splits)] = TRAIN
-    return roles
-
-
 class HeldOutPredictions(ClassifierMixin, BaseEstimator):
     """Predictions of held-out rows, served to a scorer as a fitted classifier's.
 
@@ -332,7 +319,10 @@ class HeldOutPredictions(ClassifierMixin, BaseEstimator):
     def __init__(self, model=None, margins=None):
         self.model = model
         self.margins = margins
-        self.classes_ = None if model is None else model.classes_
+
+    @property
+    def classes_(self):
+        return self.model.classes_
 
     def _rows(self, X):
         return self.margins[np.asarray(X)[:, 0].astype(np.intp)]

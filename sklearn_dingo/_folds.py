@@ -205,12 +205,7 @@ def held_out_sums(shard, state, w, *, objective):
         return (np.zeros(3),), None
     eta = xp.astype(_held_out_margins(shard, w, objective), xp.float64)
     eps = float(np.finfo(np.float64).eps)
-    if objective.n_outputs == 1:
-        # σ(η) = exp(−ℓ(−η, 0)): ℓ(η, 1) = softplus(η) − η would cancel for large η
-        positive = xp.exp(-objective.row_losses(xp, -eta, xp.zeros_like(eta)))
-        proba = xp.where(shard.Y[:, 0] > 0.5, positive, 1.0 - positive)
-    else:
-        proba = xp.exp(-objective.row_losses(xp, eta, shard.Y))
+    proba = objective.class_probability(xp, eta, shard.Y)
     losses = -xp.log(xp.clip(proba, eps, 1.0 - eps))
     correct = xp.astype(objective.predicted_index(xp, eta) == objective.class_index(xp, shard.Y), xp.float64)
     s = xp.astype(shard.sample_weight, xp.float64)
@@ -221,3 +216,14 @@ def held_out_sums(shard, state, w, *, objective):
 def held_out_margins(shard, state, w, *, objective):
     """Margins ``X̃ w`` of the held-out rows (in order), for scorers that need the predictions."""
     return (to_numpy(_held_out_margins(shard, w, objective)).astype(np.float64),), None
+
+
+def fold_roles(n_samples, splits, *, refit):
+    """Each row's role in each fold (int8, one column per fold, and one for the refit's all-rows fold)."""
+    roles = np.zeros((n_samples, len(splits) + int(bool(refit))), dtype=np.int8)
+    for fold, (train, test) in enumerate(splits):
+        roles[train, fold] = TRAIN
+        roles[test, fold] = HELD_OUT
+    if refit:
+        roles[:, len(splits)] = TRAIN
+    return roles

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._driver import dingo
+from ._folds import held_out_margins, held_out_sums
 
 #: Columns of the search's history, one row per DINGO run (the refit last).
 SEARCH_HISTORY_COLUMNS = (
@@ -51,7 +52,11 @@ class FoldRun:
     held_out: object = None
 
 
-def fold_paths(group, folds, Cs, make_objective, config, held_out=None, on_run=None):
+#: What a fold asks of its held-out rows at each solution: score sums, or the margins themselves.
+HELD_OUT_REPLIES = {"sums": held_out_sums, "margins": held_out_margins}
+
+
+def fold_paths(group, folds, Cs, make_objective, config, held_out=None, on_run=None, start=None):
     """Every fold's path over ``Cs`` in the given order, warm-started, rounds shared.
 
     Parameters
@@ -65,11 +70,14 @@ def fold_paths(group, folds, Cs, make_objective, config, held_out=None, on_run=N
         ``make_objective(C, total_weight)``: the objective of a run.
     config : DingoConfig
         Settings of every run (rows are never mixed within a group).
-    held_out : callable, optional
-        A held-out function of :mod:`._folds` requested at each solution
-        (with the run's objective).
+    held_out : {"sums", "margins"} or None
+        What each solution asks of the fold's held-out rows
+        (:data:`HELD_OUT_REPLIES`): the sums of the log-loss and accuracy
+        scores, or the margins for other scorers; None: nothing.
     on_run : callable, optional
         Called with each :class:`FoldRun` as it ends (from the fold's thread).
+    start : ndarray of shape (D,), optional
+        Where every fold's first run starts (None: zero).
 
     Returns
     -------
@@ -79,12 +87,12 @@ def fold_paths(group, folds, Cs, make_objective, config, held_out=None, on_run=N
     totals = group.train_sums.sum(axis=0)
 
     def path(fold):
-        view, w, runs = group.view(fold), None, []
+        view, w, runs = group.view(fold), start, []
         for C in Cs:
             objective = make_objective(C, float(totals[fold]))
             result = dingo(view, objective, config, w0=w)
             w = result.w
-            pending = None if held_out is None else view.held_out(held_out, w, objective=objective)
+            pending = None if held_out is None else view.held_out(HELD_OUT_REPLIES[held_out], w, objective=objective)
             runs.append(FoldRun(fold, float(C), result, group.rounds_shared, pending))
             if on_run is not None:
                 on_run(runs[-1])
@@ -100,16 +108,7 @@ def refit(group, fold, C, w0, make_objective, config, on_run=None):
     -------
     FoldRun
     """
-    total = float(group.train_sums[:, fold].sum())
-
-    def run():
-        result = dingo(group.view(fold), make_objective(C, total), config, w0=w0)
-        return FoldRun(fold, float(C), result, group.rounds_shared)
-
-    final = group.run([run])[0]
-    if on_run is not None:
-        on_run(final)
-    return final
+    return fold_paths(group, [fold], [C], make_objective, config, on_run=on_run, start=w0)[0][0]
 
 
 def search_history(runs):

@@ -114,7 +114,7 @@ def test_folds_sharing_rounds_give_each_fold_its_own_dingo(kind):
 
     with LocalBackend.from_arrays(X, Y, weights, n_shards) as backend:
         group = FoldGroup(backend, roles, class_weights, encoding)
-        paths = fold_paths(group, range(n_folds), Cs, make_objective, config, held_out=held_out_sums)
+        paths = fold_paths(group, range(n_folds), Cs, make_objective, config, held_out="sums")
         shared = backend.rounds
 
     longest = 0

@@ -37,8 +37,7 @@ class _Stopped(Exception):
 class HeldOutReply:
     """The replies of a held-out request, per shard, once its round has run."""
 
-    def __init__(self, fold):
-        self.fold = fold
+    def __init__(self):
         self.replies = None
 
 
@@ -85,10 +84,6 @@ class FoldGroup:
         self._running = 0
         self._stopped = False
         self.rounds_shared = 0
-
-    @property
-    def n_folds(self):
-        return self.train_sums.shape[1]
 
     def held_out_rows(self, fold):
         """The input's rows ``fold`` holds out, in the order the shards answer held-out requests."""
@@ -223,7 +218,7 @@ class FoldBackend(ShardBackend):
         return self
 
     def _gather_replies(self, handles):
-        return [reply for reply in self.group._exchange(self)]
+        return self.group._exchange(self)
 
     def held_out(self, func, *payload, **static):
         """Ask ``func`` of the fold's held-out rows in the next shared round, without waiting.
@@ -233,7 +228,7 @@ class FoldBackend(ShardBackend):
         HeldOutReply
             Its ``replies`` (one per shard) are set once the round has run.
         """
-        pending = HeldOutReply(self.fold)
+        pending = HeldOutReply()
         request = FoldRequest(self.fold, func, len(payload), static, held_out=True)
         self.group._defer(request, tuple(payload), pending)
         return pending

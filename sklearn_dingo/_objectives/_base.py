@@ -21,7 +21,6 @@ and explicit Hessians, for dense arrays of any array API namespace and for
 SciPy sparse CSR/CSC shards.
 """
 
-import copy
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 import scipy.sparse as sp
 
 from .._array_api import device, get_namespace, is_numpy
-from ._shard_data import ShardData, as_dtype, gram_block_slices
+from ._shard_data import as_dtype, gram_block_slices
 
 # Bytes of X per row block in a host Hessian-vector product or line-search
 # batch: a block this size is still in cache when its transpose product reads
@@ -116,19 +115,14 @@ class LinearObjective(ABC):
         """``v -> P H (P v)`` for a Hessian-vector product ``hessp``: the same for operators."""
         return lambda v: self.identifiable(xp, hessp(self.identifiable(xp, v)))
 
-    def with_penalty(self, C, total_weight):
-        """The same model family and layout with another ``C`` and weight sum ``S``."""
-        other = copy.copy(self)
-        LinearObjective.__init__(
-            other, n_features=self.n_features, n_outputs=self.n_outputs, fit_intercept=self.fit_intercept,
-            C=C, total_weight=total_weight,
-        )
-        return other
-
     # -- predictions of held-out rows (cross-validation scores) -------------------
     def row_losses(self, xp, eta, Y):
         """``ℓ(η_i, y_i)`` of each row: its negative log-likelihood, the log-loss."""
         return self._loss_residual(xp, eta, Y)[0]
+
+    def class_probability(self, xp, eta, Y):
+        """The probability the model gives each row's own class, ``exp(−ℓ(η_i, y_i))``."""
+        return xp.exp(-self.row_losses(xp, eta, Y))
 
     def class_index(self, xp, Y):
         """Index of each row's class from its encoded targets (:meth:`encode_targets`)."""

@@ -34,6 +34,16 @@ class BinaryLogistic(LinearObjective):
     def encode_targets(self, y_index):
         return (np.asarray(y_index) == 1).astype(np.float64)[:, None]
 
+    def class_probability(self, xp, eta, Y):
+        """As scikit-learn's scorers see it: p = σ(η) of the second class, ``1 − p`` of the first.
+
+        σ(η) = exp(−softplus(−η)) (``ℓ(η, 1) = softplus(η) − η`` would cancel
+        for large η); ``1 − p`` loses digits beyond margins of about 20, as
+        scikit-learn's ``log_loss`` does from the positive class's column.
+        """
+        positive = xp.exp(-xp.logaddexp(xp.zeros_like(eta[:, 0]), -eta[:, 0]))
+        return xp.where(Y[:, 0] > 0.5, positive, 1.0 - positive)
+
     def _loss_residual(self, xp, eta, Y):
         softplus = xp.logaddexp(xp.zeros_like(eta), eta)
         loss = softplus - Y * eta
