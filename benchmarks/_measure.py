@@ -255,7 +255,7 @@ class ClusterMeter:
         from distributed.comm import tcp
 
         try:
-            from sklearn_dingo._backends._dask_channel import ReplyChannel
+            from sklearn_dingo._backends.dask._channel import ReplyChannel
         except ImportError:  # a version of the package before its reply channel (A/B runs)
             ReplyChannel = type("ReplyChannel", (), {"receive": None})
 

@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _layouts import make_problem  # noqa: E402
 
 from sklearn_dingo._backends import LocalBackend  # noqa: E402
-from sklearn_dingo._driver import dingo  # noqa: E402
-from sklearn_dingo._objectives import ShardData  # noqa: E402
-from sklearn_dingo._objectives._shard_data import GRAM_BLOCK_ROWS  # noqa: E402
-from sklearn_dingo._training_data import training_data  # noqa: E402
+from sklearn_dingo._solver._dingo import dingo  # noqa: E402
+from sklearn_dingo._shard import ShardData  # noqa: E402
+from sklearn_dingo._objectives import GRAM_BLOCK_ROWS  # noqa: E402
+from sklearn_dingo._data._training_data import training_data  # noqa: E402
 from sklearn_dingo import DingoSoftmaxRegression  # noqa: E402
 
 N_SHARDS = 4

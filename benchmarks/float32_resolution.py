@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-from sklearn_dingo._objectives._base import ShardData
+from sklearn_dingo._shard import ShardData
 
 
 def problems():

@@ -19,7 +19,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, make_classificatio
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
-from sklearn_dingo._training_data import MIN_ROWS_PER_PARAM
+from sklearn_dingo._data._training_data import MIN_ROWS_PER_PARAM
 
 
 def problems(quick):

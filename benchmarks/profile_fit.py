@@ -36,7 +36,7 @@ def main(argv=None):
     from _problems import make_problem
     from _solvers import DINGO_TOL
 
-    import sklearn_dingo._estimators as est
+    import sklearn_dingo._estimators._logistic as est
     from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
     from sklearn_dingo._backends import LocalBackend
 

@@ -25,7 +25,9 @@ import time
 
 import numpy as np
 
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+
+from sklearn_dingo._shard import ShardData
 
 PRODUCT_SHAPES = {
     "softmax 60,000 x 784, K=10 (problem 4)": (60_000, 784, 10),

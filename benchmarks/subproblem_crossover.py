@@ -19,9 +19,10 @@ import time
 import numpy as np
 
 from sklearn_dingo._backends import LocalBackend
-from sklearn_dingo._driver import DingoConfig, dingo
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
-from sklearn_dingo._subproblems import SubproblemConfig, estimated_costs
+from sklearn_dingo._solver._dingo import DingoConfig, dingo
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+from sklearn_dingo._shard import ShardData
+from sklearn_dingo._shard._subproblems import SubproblemConfig, estimated_costs
 
 
 def make_shard(n, d, K, seed=0):

@@ -7,8 +7,12 @@ scikit-learn's ``LogisticRegression`` with the same objective and ``C``, and
 their cross-validated variants for ``LogisticRegressionCV``.
 """
 
-from ._cv_estimators import DingoLogisticRegressionCV, DingoSoftmaxRegressionCV
-from ._estimators import DingoLogisticRegression, DingoSoftmaxRegression
+from ._estimators import (
+    DingoLogisticRegression,
+    DingoLogisticRegressionCV,
+    DingoSoftmaxRegression,
+    DingoSoftmaxRegressionCV,
+)
 
 __version__ = "0.1.0"
 

@@ -18,6 +18,7 @@ __all__ = [
     "from_numpy",
     "like_array",
     "device",
+    "as_dtype",
 ]
 
 
@@ -62,3 +63,8 @@ def from_numpy(x, xp, like=None):
     if like is not None:
         return xp.asarray(x, device=device(like))
     return xp.asarray(x)
+
+
+def as_dtype(xp, x, dtype):
+    """``x`` in ``dtype``, converted only when it differs (a block's float32 product)."""
+    return x if x.dtype == dtype else xp.astype(x, dtype)

@@ -13,9 +13,10 @@ from sklearn.datasets import load_breast_cancer, load_wine, make_classification
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
-from sklearn_dingo._shard import initial_round, round_a, round_case3, round_line_search
-from sklearn_dingo._subproblems import SubproblemConfig
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+from sklearn_dingo._shard import ShardData
+from sklearn_dingo._shard._rounds import initial_round, round_a, round_case3, round_line_search
+from sklearn_dingo._shard._subproblems import SubproblemConfig
 
 xp_strict = pytest.importorskip("array_api_strict")
 StrictArray = type(xp_strict.asarray(0.0))

@@ -24,7 +24,7 @@ SEARCH = dict(Cs=[0.001, 0.03, 1.0, 30.0], tol=1e-10, max_iter=200, rebalance=Fa
 @pytest.fixture(autouse=True)
 def _shards_of_one_chunk(monkeypatch):
     """Chunks of 1,000 rows stay shards of their own (no merging of neighbours)."""
-    monkeypatch.setattr("sklearn_dingo._training_data.MIN_ROWS_PER_PARAM", 10)
+    monkeypatch.setattr("sklearn_dingo._data._training_data.MIN_ROWS_PER_PARAM", 10)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,15 @@ import scipy.sparse as sp
 
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._local import row_slices
-from sklearn_dingo._backends._dask import (
+from sklearn_dingo._backends.dask._engine import (
     DaskBackend,
     active_client_or_none,
     cluster_threads,
     get_active_client,
 )
-from sklearn_dingo._backends._dask_layout import shard_bounds_for_dask_chunks
-from sklearn_dingo._driver import DingoConfig, dingo
+from sklearn_dingo._data._dask_collections import dask_backend_from_arrays
+from sklearn_dingo._data._dask_layout import shard_bounds_for_dask_chunks
+from sklearn_dingo._solver._dingo import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from _clusters import counted_graphs, kill_worker, local_cluster, shards_of_round_key
 
@@ -181,7 +182,7 @@ def test_from_dask_arrays_matches_local(client, kind, sparse, masked):
     assert len(sizes) == len(chunks) - 1  # the tiny chunk was merged
     objective = make_objective(kind, float(s.sum()))
     reference = local_fit(X, Y, s, objective, bounds_of(sizes))
-    with DaskBackend.from_dask_arrays(
+    with dask_backend_from_arrays(
         client, Xd, Yd, sd, n_params=objective.n_params, n_outputs=objective.n_outputs
     ) as backend:
         assert backend.n_shards == len(sizes)
@@ -198,7 +199,7 @@ def test_from_dask_arrays_drops_zero_weight_chunks(client):
     s = s.copy()
     s[1000:2000] = 0.0
     Xd, Yd, sd = to_dask(X, Y, s, (1000, 1000, 1000, 1000))
-    with DaskBackend.from_dask_arrays(client, Xd, Yd, sd, n_params=13, n_outputs=1) as backend:
+    with dask_backend_from_arrays(client, Xd, Yd, sd, n_params=13, n_outputs=1) as backend:
         assert backend.n_shards == 3
         np.testing.assert_allclose(backend.weight_sums.sum(), s.sum())
 
@@ -207,11 +208,11 @@ def test_bad_inputs(client):
     X, Y, s, _ = make_problem("binary")
     Xd, Yd, sd = to_dask(X, Y, s, (2000, 2000))
     with pytest.raises(ValueError, match="same number of rows"):
-        DaskBackend.from_dask_arrays(client, Xd, Yd[:-1], sd, n_params=13, n_outputs=1)
+        dask_backend_from_arrays(client, Xd, Yd[:-1], sd, n_params=13, n_outputs=1)
     with pytest.raises(ValueError, match="2-D"):
-        DaskBackend.from_dask_arrays(client, Xd, Yd[:, 0], sd, n_params=13, n_outputs=1)
+        dask_backend_from_arrays(client, Xd, Yd[:, 0], sd, n_params=13, n_outputs=1)
     with pytest.raises(ValueError, match="all be zero"):
-        DaskBackend.from_dask_arrays(client, Xd, Yd, sd * 0, n_params=13, n_outputs=1)
+        dask_backend_from_arrays(client, Xd, Yd, sd * 0, n_params=13, n_outputs=1)
     with pytest.raises(ValueError, match="bounds"):
         DaskBackend.from_numpy(client, X, Y, s, [0, 10, 10, 4000])
 
@@ -224,7 +225,7 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
     if builder == "numpy":
         backend = DaskBackend.from_numpy(client, X, Y, s, [0, 1000, 2000, 3000, 4000])
     else:
-        backend = DaskBackend.from_dask_arrays(
+        backend = dask_backend_from_arrays(
             client, *to_dask(X, Y, s, (1000, 1000, 1000, 1000)), n_params=D, n_outputs=3
         )
     rounds, addresses, groups = [], [], []
@@ -317,7 +318,7 @@ def test_only_small_replies_travel_and_shards_stay(client, builder):
 
 def test_one_graph_submission_per_round_and_no_reply_tasks(client, monkeypatch):
     """Every round reaches the scheduler as one graph of one task per shard; nothing else is submitted."""
-    from sklearn_dingo._backends import _dask_channel
+    from sklearn_dingo._backends.dask import _channel as _dask_channel
 
     monkeypatch.setattr(_dask_channel, "_BATCHES_BETWEEN_TRUNCATIONS", 3)
     X, Y, s, objective = make_problem("softmax")
@@ -354,9 +355,9 @@ def test_one_graph_submission_per_round_and_no_reply_tasks(client, monkeypatch):
 
 def test_reports_missing_from_the_events_are_fetched(client, monkeypatch):
     """A cluster that drops the reports' events still gives every report (from the results)."""
-    from sklearn_dingo._backends import _dask_channel
-    from sklearn_dingo._backends._dask_channel import PlacedTask, ReplyChannel
-    from sklearn_dingo._backends._dask_tasks import whole
+    from sklearn_dingo._backends.dask import _channel as _dask_channel
+    from sklearn_dingo._backends.dask._channel import PlacedTask, ReplyChannel
+    from sklearn_dingo._backends.dask._tasks import whole
 
     monkeypatch.setattr(_dask_channel, "_REPORT_GRACE_SECONDS", 0.1)
     dropped = []
@@ -396,7 +397,7 @@ def test_worker_restart_mid_fit(client, builder):
         # The longest lineage: unknown chunk sizes, a merged tiny chunk, sparse chunks.
         Xd, Yd, sd = to_dask(X, Y, s, (1000, 1000, 1000, 980, 20))
         mask = da.from_array(np.arange(X.shape[0]) % 5 != 0, chunks=((1000, 1000, 1000, 980, 20),))
-        return DaskBackend.from_dask_arrays(
+        return dask_backend_from_arrays(
             client, Xd[mask], Yd[mask], sd[mask], n_params=objective.n_params, n_outputs=3
         )
 
@@ -434,7 +435,7 @@ def test_worker_restart_mid_fit(client, builder):
 # -- mixing rows -----------------------------------------------------------------------
 def chunked_backend(client, X, Y, s, chunks):
     Xd, Yd, sd = to_dask(X, Y, s, chunks)
-    return DaskBackend.from_dask_arrays(client, Xd, Yd, sd, n_params=13 * Y.shape[1], n_outputs=Y.shape[1])
+    return dask_backend_from_arrays(client, Xd, Yd, sd, n_params=13 * Y.shape[1], n_outputs=Y.shape[1])
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
@@ -515,7 +516,7 @@ def test_unrecoverable_loss_fails_clearly(client):
             for i in (0, 2000)
         ]
         arrays.append(da.concatenate(blocks))
-    backend = DaskBackend.from_dask_arrays(client, *arrays, n_params=13, n_outputs=1)
+    backend = dask_backend_from_arrays(client, *arrays, n_params=13, n_outputs=1)
     del arrays, blocks
 
     iterations = []

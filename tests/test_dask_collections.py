@@ -2,7 +2,7 @@
 
 import pytest
 
-from sklearn_dingo._backends._dask_layout import shard_bounds_for_dask_chunks
+from sklearn_dingo._data._dask_layout import shard_bounds_for_dask_chunks
 from _references import merge_small_chunks
 
 

@@ -38,8 +38,8 @@ from _estimator_refs import effective_weights, relative_error
 from _references import merge_small_chunks
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
-from sklearn_dingo._backends._dask import active_client_or_none
-from sklearn_dingo._driver import dingo
+from sklearn_dingo._backends.dask._engine import active_client_or_none
+from sklearn_dingo._solver._dingo import dingo
 from _clusters import counted_graphs, kill_worker, local_cluster, new_children, shards_of_round_key
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
@@ -107,7 +107,7 @@ ROWS_PER_PARAM = 10
 
 @pytest.fixture(autouse=True)
 def _fewer_rows_per_shard(monkeypatch):
-    monkeypatch.setattr("sklearn_dingo._training_data.MIN_ROWS_PER_PARAM", ROWS_PER_PARAM)
+    monkeypatch.setattr("sklearn_dingo._data._training_data.MIN_ROWS_PER_PARAM", ROWS_PER_PARAM)
 
 
 def merged_bounds(chunks, kind, n_classes, d=D, rows_per_param=ROWS_PER_PARAM):
@@ -414,7 +414,7 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     # reduce round of the method; no scheduler queries of their own. The
     # scheduler is told to drop the reports it kept after reading and after
     # the fit (it sits beside the client or on the client's side of the link).
-    from sklearn_dingo._backends._dask_channel import ReplyChannel
+    from sklearn_dingo._backends.dask._channel import ReplyChannel
 
     X, y = make_data(kind)
     Xd, yd = client.persist(list(to_dask(X, y)))
@@ -465,7 +465,7 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     ("binary", 2, 0),
 ])
 def test_default_shards_have_fifty_rows_per_parameter(client, kind, n_shards, rows_per_param, monkeypatch):
-    monkeypatch.setattr("sklearn_dingo._training_data.MIN_ROWS_PER_PARAM", 50)  # the real default
+    monkeypatch.setattr("sklearn_dingo._data._training_data.MIN_ROWS_PER_PARAM", 50)  # the real default
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
     with get_task_stream(client) as stream:
@@ -570,7 +570,7 @@ def test_dask_sample_weight_and_class_weight(client, kind):
 
 def _record_gathers(client, monkeypatch):
     """Sizes (``dask.sizeof``) of everything the client gathers or receives from the cluster, item by item."""
-    from sklearn_dingo._backends._dask_channel import ReplyChannel
+    from sklearn_dingo._backends.dask._channel import ReplyChannel
 
     sizes = []
     gather, receive = client.gather, ReplyChannel.receive

@@ -23,9 +23,9 @@ from _references import (
 )
 from sklearn_dingo import _shard
 from sklearn_dingo._backends import LocalBackend, even_row_bounds, split_rows
-from sklearn_dingo._driver import CASE3_AIM, HISTORY_COLUMNS, DingoConfig, StopReason, dingo
+from sklearn_dingo._solver._dingo import CASE3_AIM, HISTORY_COLUMNS, DingoConfig, StopReason, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-from sklearn_dingo._subproblems import SubproblemConfig
+from sklearn_dingo._shard._subproblems import SubproblemConfig
 
 FLOAT = 8  # bytes per float on the wire
 

@@ -13,10 +13,11 @@ from sklearn.metrics import log_loss
 
 from sklearn_dingo._backends import LocalBackend
 from sklearn_dingo._backends._fold_group import FoldGroup
-from sklearn_dingo._driver import DingoConfig, dingo
-from sklearn_dingo._folds import HELD_OUT, TRAIN, UNUSED, attach_folds, held_out_sums
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
-from sklearn_dingo._search import fold_paths
+from sklearn_dingo._solver._dingo import DingoConfig, dingo
+from sklearn_dingo._shard._folds import HELD_OUT, TRAIN, UNUSED, attach_folds, held_out_sums
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+from sklearn_dingo._shard import ShardData
+from sklearn_dingo._solver._paths import fold_paths
 
 N, D = 1200, 6
 

@@ -128,9 +128,10 @@ def test_round_a_krylov_equals_exact_on_a_softmax_shard(fit_intercept):
     every class intercept changes nothing): the minimum-norm solutions must
     still agree.
     """
-    from sklearn_dingo._objectives import MultinomialSoftmax, ShardData
-    from sklearn_dingo._shard import initial_round, round_a
-    from sklearn_dingo._subproblems import SubproblemConfig
+    from sklearn_dingo._objectives import MultinomialSoftmax
+    from sklearn_dingo._shard import ShardData
+    from sklearn_dingo._shard._rounds import initial_round, round_a
+    from sklearn_dingo._shard._subproblems import SubproblemConfig
 
     rng = np.random.default_rng(3)
     n, d, K = 300, 5, 3

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sklearn_dingo._line_search import first_accepted
+from sklearn_dingo._solver._line_search import first_accepted
 
 ALPHAS = [1.0, 0.5, 0.25, 0.125]
 

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_info
 
 from sklearn_dingo._backends import LocalBackend, even_row_bounds, split_rows
 from sklearn_dingo._backends._local import row_slices
-from sklearn_dingo._objectives import ShardData
+from sklearn_dingo._shard import ShardData
 
 CORES = len(os.sched_getaffinity(0))
 

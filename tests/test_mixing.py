@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sklearn_dingo._backends._base import MixingCost
-from sklearn_dingo._mixing import (
+from sklearn_dingo._solver._rebalance import (
     DISAGREEMENT,
     EXTRA_ROUNDS_IF_DISAGREE,
     SLOW_CONTRACTION,

@@ -14,7 +14,9 @@ from _references import (
     log_loss_objective,
     sklearn_objective,
 )
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+
+from sklearn_dingo._shard import ShardData
 
 N_SAMPLES, N_FEATURES, N_CLASSES = 40, 4, 3
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_dingo._secant import SecantPairs
+from sklearn_dingo._solver._secant import SecantPairs
 
 
 def explicit_inverse(P, pairs):

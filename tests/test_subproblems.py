@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from _references import dense_objective
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax, ShardData
-from sklearn_dingo._subproblems import (
+from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+from sklearn_dingo._shard import ShardData
+from sklearn_dingo._shard._subproblems import (
     ExactSolver,
     KrylovSolver,
     SubproblemConfig,
@@ -244,7 +245,7 @@ def test_auto_picks_krylov_for_large_D_and_few_rows():
      ("exact", "single", 1e-10, 10**9, True), ("exact", "full", 1e-2, 0, False)],
 )
 def test_hessian_precision_rule(method, precision, rtol, min_entries, single, monkeypatch):
-    monkeypatch.setattr("sklearn_dingo._subproblems.SINGLE_PRECISION_MIN_ENTRIES", min_entries)
+    monkeypatch.setattr("sklearn_dingo._shard._subproblems.SINGLE_PRECISION_MIN_ENTRIES", min_entries)
     obj, shard, curvature = _softmax_shard(50, 100, 10)  # 5,000 entries
     config = SubproblemConfig(method=method, rtol=rtol, hessian_precision=precision)
     assert config.single_precision(shard, method) is single

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from _estimator_refs import objective
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
-from sklearn_dingo._training_data import InMemoryTrainingData, n_shards_for
+from sklearn_dingo._data._training_data import InMemoryTrainingData, n_shards_for
 
 TIGHT = dict(C=1.0, tol=1e-8, max_iter=100)
 

@@ -1,15 +1,43 @@
 """Execution backends: where shards live and how one round trip runs.
 
-The Dask backend (``_dask``) is imported only when a fit or a prediction
-needs it, so that using the package in-process never imports Dask.
+- :class:`ShardBackend` (``_base``): the interface the solver talks to;
+- :class:`LocalBackend` (``_local``): in-process shards on a thread pool, the
+  embedded default, with the row-splitting helpers the training data use;
+- :class:`FoldGroup` (``_fold_group``): the folds of a cross-validation as
+  backends of their own, sharing the rounds of one real backend;
+- ``dask/``: the Dask engine, imported only when a fit or a prediction needs
+  it, so that using the package in-process never imports Dask.
 """
 
 import sys
 
-from ._base import ShardBackend
-from ._local import LocalBackend, even_row_bounds, split_rows
+from ._base import MixingCost, ShardBackend
+from ._fold_group import FoldGroup
+from ._local import (
+    LocalBackend,
+    available_cores,
+    even_row_bounds,
+    row_indices,
+    row_slices,
+    shards_and_rows,
+    split_rows,
+    take_rows,
+)
 
-__all__ = ["LocalBackend", "ShardBackend", "even_row_bounds", "is_dask_input", "split_rows"]
+__all__ = [
+    "FoldGroup",
+    "LocalBackend",
+    "MixingCost",
+    "ShardBackend",
+    "available_cores",
+    "even_row_bounds",
+    "is_dask_input",
+    "row_indices",
+    "row_slices",
+    "shards_and_rows",
+    "split_rows",
+    "take_rows",
+]
 
 
 def is_dask_input(*objects):

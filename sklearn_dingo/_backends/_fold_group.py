@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from .._folds import HELD_OUT, FoldRequest, attach_folds, fold_round, split_replies
+from .._shard import HELD_OUT, FoldRequest, attach_folds, fold_round, split_replies
 from ._base import ShardBackend
 from ._local import row_indices
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from .._array_api import get_namespace
-from .._objectives import ShardData
+from .._shard import ShardData
 from ._base import MixingCost, ShardBackend
 
 # Bytes a host copy of sparse rows moves per second, for the driver's

@@ -1,8 +1,17 @@
-"""Per-shard objectives, one file per model family behind one base class."""
+"""Per-shard objectives, one file per model family behind one base class.
 
-from ._base import Curvature, LinearObjective
+A new model family is one new subclass of :class:`LinearObjective`.
+"""
+
+from ._base import GRAM_BLOCK_ROWS, Curvature, LinearObjective, gram_block_slices
 from ._logistic import BinaryLogistic
-from ._shard_data import ShardData
 from ._softmax import MultinomialSoftmax
 
-__all__ = ["BinaryLogistic", "Curvature", "LinearObjective", "MultinomialSoftmax", "ShardData"]
+__all__ = [
+    "GRAM_BLOCK_ROWS",
+    "BinaryLogistic",
+    "Curvature",
+    "LinearObjective",
+    "MultinomialSoftmax",
+    "gram_block_slices",
+]

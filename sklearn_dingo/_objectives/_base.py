@@ -28,14 +28,24 @@ from typing import Any
 
 import scipy.sparse as sp
 
-from .._array_api import device, get_namespace, is_numpy
-from ._shard_data import as_dtype, gram_block_slices
+from .._array_api import as_dtype, device, get_namespace, is_numpy
+
+# Rows per block when forming an explicit Hessian from a dense shard: keeps
+# the weighted copy of X small while every product stays a BLAS-3 call.
+GRAM_BLOCK_ROWS = 2048
+
+
+def gram_block_slices(n):
+    """Row slices of the blocks of ``GRAM_BLOCK_ROWS`` rows covering ``n`` rows."""
+    return [slice(start, min(start + GRAM_BLOCK_ROWS, n)) for start in range(0, n, GRAM_BLOCK_ROWS)]
+
 
 # Bytes of X per row block in a host Hessian-vector product or line-search
 # batch: a block this size is still in cache when its transpose product reads
 # it again, so X is read from memory once instead of twice (a product 1.2-1.5x
 # faster at 60,000 x 784, K = 10: benchmarks/shard_kernels.py).
 _PRODUCT_BLOCK_BYTES = 1 << 21
+
 
 @dataclass(frozen=True)
 class Curvature:

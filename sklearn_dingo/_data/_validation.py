@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.utils.validation import _check_sample_weight, _get_feature_names
 
-from ._array_api import get_namespace
+from .._array_api import get_namespace
 
 __all__ = [
     "check_sample_weight",

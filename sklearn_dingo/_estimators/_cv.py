@@ -21,13 +21,12 @@ from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._backends import is_dask_input
-from ._backends._fold_group import FoldGroup
+from .._backends import FoldGroup, is_dask_input
+from .._data import training_data
+from .._shard import fold_roles
+from .._solver import fold_paths, not_converged, refit, search_history
 from ._classifier import BaseDingoClassifier
-from ._folds import fold_roles
 from ._reporting import warn_at_caller
-from ._search import fold_paths, not_converged, refit, search_history
-from ._training_data import training_data
 
 #: Scorers computed where the held-out rows live, from three sums per fold.
 SHARD_SCORES = ("neg_log_loss", "accuracy")

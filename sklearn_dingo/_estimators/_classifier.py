@@ -23,13 +23,12 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import from_numpy, get_namespace, is_numpy, like_array, to_numpy
-from ._backends import is_dask_input
-from ._driver import DingoConfig, dingo
+from .._array_api import from_numpy, get_namespace, is_numpy, like_array, to_numpy
+from .._backends import is_dask_input
+from .._data import input_namespace, training_data
+from .._shard import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
+from .._solver import DingoConfig, dingo
 from ._reporting import IterationReport, warn_at_caller
-from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
-from ._training_data import training_data
-from ._validation import input_namespace
 
 BACKENDS = ("auto", "local", "dask")
 
@@ -316,13 +315,13 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def _predict_rows(self, X, from_scores, n_columns, dtype=None, *, method):
         # the public methods have checked that the estimator is fitted
         if is_dask_input(X):
-            from ._backends import _dask_collections
+            from .._data import as_dask_features, map_rows
 
-            X, feature_names = _dask_collections.as_dask_features(X)
+            X, feature_names = as_dask_features(X)
             self._check_dask_features(X, feature_names)
             if dtype is None:
                 dtype = np.result_type(X.dtype, to_numpy(self.intercept_).dtype)
-            return _dask_collections.map_rows(partial(self._from_block, from_scores), X, n_columns, dtype)
+            return map_rows(partial(self._from_block, from_scores), X, n_columns, dtype)
         # under array API dispatch, X must be in the namespace and on the device of the fit
         check_same_namespace(X, self, attribute="intercept_", method=method)
         xp = input_namespace(X)

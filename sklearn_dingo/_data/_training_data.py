@@ -9,8 +9,8 @@ kind answers in its own way:
   array API arrays, validated here; shards are row views in this process
   (or blocks sent to the active Dask client with ``backend="dask"``);
 - :class:`DaskTrainingData`: Dask arrays and dataframes, summarised on the
-  cluster where they live (:mod:`._backends._dask_collections`); shards are
-  built from their row chunks (:mod:`._backends._dask_layout`) on the
+  cluster where they live (:mod:`._dask_collections`); shards are
+  built from their row chunks (:mod:`._dask_layout`) on the
   workers, or, with no distributed client, from the chunks computed into
   this process.
 
@@ -27,9 +27,8 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y
 
-from ._array_api import from_numpy, to_numpy
-from ._backends import LocalBackend, is_dask_input
-from ._backends._local import available_cores, row_slices, shards_and_rows
+from .._array_api import from_numpy, to_numpy
+from .._backends import LocalBackend, available_cores, is_dask_input, row_slices, shards_and_rows
 from ._validation import check_sample_weight, feature_names_of, input_namespace
 
 #: Values of the estimators' ``rebalance`` parameter.
@@ -212,13 +211,13 @@ class InMemoryTrainingData(TrainingData):
         weights = from_numpy(weights, input_namespace(X), like=X)
         n = X.shape[0]
         if self.backend == "dask":
-            from ._backends import _dask
+            from .._backends.dask import DaskBackend, cluster_threads, get_active_client
 
-            client = _dask.get_active_client()
-            m = n_shards_for(n, objective.n_params, n_shards, _dask.cluster_threads(client))
+            client = get_active_client()
+            m = n_shards_for(n, objective.n_params, n_shards, cluster_threads(client))
             # The rows travel to the workers anyway: sending mixed blocks costs nothing more.
             rows = row_slices(n, m, mixed=rebalance is not False)
-            return _dask.DaskBackend.from_numpy(client, X, Y, weights, rows)
+            return DaskBackend.from_numpy(client, X, Y, weights, rows)
         m = n_shards_for(n, objective.n_params, n_shards, available_cores())
         return LocalBackend.from_arrays(X, Y, weights, m, rebalance=rebalance)
 
@@ -233,13 +232,14 @@ class DaskTrainingData(TrainingData):
     """
 
     def __init__(self, X, y, sample_weight, *, backend):
-        from ._backends import _dask, _dask_collections
+        from .._backends.dask import active_client_or_none, get_active_client
+        from ._dask_collections import read_training_data
 
-        client = _dask.active_client_or_none()
+        client = active_client_or_none()
         if backend == "dask" and client is None:
-            client = _dask.get_active_client()  # raises, saying how to start one
+            client = get_active_client()  # raises, saying how to start one
         self.client = client if backend != "local" else None
-        self.inputs, self.classes, self.class_weight_sums = _dask_collections.read_training_data(
+        self.inputs, self.classes, self.class_weight_sums = read_training_data(
             X, y, sample_weight, client=self.client
         )
         self.n_features = self.inputs.X.shape[1]
@@ -261,7 +261,9 @@ class DaskTrainingData(TrainingData):
         return self._computed(self.inputs.sample_weight).astype(np.float64)
 
     def shards(self, objective, class_weights, *, n_shards=None, rebalance="auto"):
-        from ._backends import _dask, _dask_collections, _dask_layout
+        from .._backends.dask import DaskBackend
+        from ._dask_collections import encode_targets
+        from ._dask_layout import compute_in_process, shard_parts
 
         inputs = self.inputs
         class_weights = np.asarray(class_weights, dtype=np.float64)
@@ -273,14 +275,14 @@ class DaskTrainingData(TrainingData):
         if self.client is not None:
             # The labels are encoded by the tasks that build the shards: the
             # whole setup after reading is one batch (one link round trip).
-            placed = _dask_layout.shard_parts(inputs, inputs.y, inputs.sample_weight, **merging)
-            return _dask.DaskBackend.from_chunks(
+            placed = shard_parts(inputs, inputs.y, inputs.sample_weight, **merging)
+            return DaskBackend.from_chunks(
                 self.client, *placed, encoding=(self.classes, class_weights, objective)
             )
-        Y, weights = _dask_collections.encode_targets(
+        Y, weights = encode_targets(
             inputs.y, inputs.sample_weight, self.classes, class_weights, objective
         )
-        X, Y, weights, bounds = _dask_layout.compute_in_process(inputs.X, Y, weights, **merging)
+        X, Y, weights, bounds = compute_in_process(inputs.X, Y, weights, **merging)
         if rebalance is False:
             shards, rows = shards_and_rows(X, Y, weights, bounds)
             return LocalBackend(shards, row_selections=rows)  # the merged chunks as they are

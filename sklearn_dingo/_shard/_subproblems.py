@@ -16,8 +16,8 @@ LSMR and CG). :func:`make_solver` picks one by a cost estimate.
 
 from dataclasses import dataclass
 
-from ._array_api import get_namespace
-from ._linalg import cg, lanczos_solves, lsmr, minres_qlp
+from .._array_api import get_namespace
+from .._linalg import cg, lanczos_solves, lsmr, minres_qlp
 
 SUBPROBLEM_METHODS = ("auto", "exact", "krylov")
 HESSIAN_PRECISIONS = ("auto", "single", "full")

@@ -1,7 +1,7 @@
 """The scikit-learn face: DingoLogisticRegression and DingoSoftmaxRegression."""
 
 from ._classifier import BaseDingoClassifier, public_init
-from ._objectives import BinaryLogistic, MultinomialSoftmax
+from .._objectives import BinaryLogistic, MultinomialSoftmax
 
 
 @public_init

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _shard
+from .. import _shard
 from ._line_search import first_accepted
-from ._mixing import direction_spread, remaining_fraction, shards_disagree, should_mix
+from ._rebalance import direction_spread, remaining_fraction, shards_disagree, should_mix
 from ._secant import SecantPairs
-from ._subproblems import SubproblemConfig
+from .._shard import SubproblemConfig
 
 logger = logging.getLogger(__name__)
 

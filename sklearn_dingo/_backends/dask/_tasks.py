@@ -12,11 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 from dask.sizeof import sizeof
 
-from .._array_api import from_numpy, get_namespace, to_numpy
-from .._folds import FoldShards
-from .._objectives import ShardData
-from .._shard import ShardState
-from ._local import take_rows
+from ..._array_api import from_numpy, get_namespace, to_numpy
+from ..._shard import FoldShards, ShardData, ShardState
+from .. import take_rows
 
 
 # -- sizes the scheduler sees -------------------------------------------------------

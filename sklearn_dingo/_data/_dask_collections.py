@@ -1,9 +1,9 @@
 """Dask collections in and out: inputs, target summary, label encoding, lazy prediction.
 
-The estimators' training data (:class:`~sklearn_dingo._training_data.DaskTrainingData`)
+The estimators' training data (:class:`~sklearn_dingo._data._training_data.DaskTrainingData`)
 hand Dask collections here and get back aligned Dask arrays, NumPy summaries
 (classes, weight sums) or located row blocks, which :mod:`._dask_layout`
-groups into shards for the engine (:mod:`._dask`);
+groups into shards for the engine (:mod:`sklearn_dingo._backends.dask`);
 predictions come back as lazy Dask arrays. Only small summaries ever travel
 to the client, never X.
 """
@@ -18,12 +18,22 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._array_api import get_namespace, to_numpy
-from ._dask_channel import PlacedTask, ReplyChannel, thread_groups
-from ._dask_client import block_holders, row_block_futures
-from ._dask_tasks import encoded_targets, whole
+from .._backends.dask import (
+    DaskBackend,
+    PlacedTask,
+    ReplyChannel,
+    block_holders,
+    encoded_targets,
+    row_block_futures,
+    thread_groups,
+    whole,
+)
+from ._dask_layout import shard_parts
 
 __all__ = [
+    "DaskInputs",
     "as_dask_features",
+    "dask_backend_from_arrays",
     "align_rows",
     "encode_targets",
     "map_rows",
@@ -496,3 +506,45 @@ def map_rows(func, X, n_columns, dtype=np.float64):
         return X.map_blocks(func, drop_axis=1, meta=meta)
     return X.map_blocks(func, chunks=(X.chunks[0], (n_columns,)), meta=meta)
 
+
+def dask_backend_from_arrays(client, X, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):
+    """Shards from the row chunks of aligned Dask arrays, built where the chunks live.
+
+    The arrays are persisted together, X's blocks located and checked
+    (:func:`located_row_blocks`),
+    chunks too small to be shards merged, and each shard built on the
+    worker that holds its block of X: X never travels to the client.
+    Chunks of zero weight are dropped.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    X : dask.array.Array of shape (n, d)
+        Chunks are NumPy arrays (or other dense arrays) or SciPy sparse
+        matrices.
+    Y : dask.array.Array of shape (n, K)
+        Targets encoded by the objective, float.
+    sample_weight : dask.array.Array of shape (n,)
+    n_params, n_outputs : int
+        ``D`` and ``K`` of the model, for the chunk-merging rule.
+    min_rows, max_shards : int, optional
+        Further merging, see
+        :func:`~sklearn_dingo._data._dask_layout.shard_bounds_for_dask_chunks`.
+
+    Returns
+    -------
+    DaskBackend
+    """
+    if X.ndim != 2 or Y.ndim != 2 or sample_weight.ndim != 1:
+        raise ValueError(
+            "X and Y must be 2-D and sample_weight 1-D Dask arrays, got "
+            f"{X.ndim}-D, {Y.ndim}-D and {sample_weight.ndim}-D."
+        )
+    X, Y, sample_weight = client.persist([X.rechunk({1: -1}), Y, sample_weight])
+    X, blocks, workers, threads = located_row_blocks(client, X)
+    Y, sample_weight = align_rows(client, X, Y, sample_weight)
+    placed = shard_parts(
+        DaskInputs(X, None, None, None, blocks, workers, threads), Y, sample_weight,
+        n_params=n_params, n_outputs=n_outputs, min_rows=min_rows, max_shards=max_shards,
+    )
+    return DaskBackend.from_chunks(client, *placed)

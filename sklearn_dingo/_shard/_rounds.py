@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array_api import device, from_numpy, to_numpy
+from .._array_api import device, from_numpy, to_numpy
 from ._subproblems import make_solver
 
 

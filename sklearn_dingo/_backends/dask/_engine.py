@@ -73,16 +73,16 @@ import scipy.sparse as sp
 from dask.sizeof import sizeof
 from dask.utils import parse_bytes
 
-from ._base import MixingCost, ShardBackend
-from ._dask_channel import Earlier, PlacedTask, ReplyChannel, thread_groups
-from ._dask_client import (
+from .. import MixingCost, ShardBackend, row_indices, take_rows
+from ._channel import Earlier, PlacedTask, ReplyChannel, thread_groups
+from ._client import (
     active_client_or_none,
     cluster_threads,
     get_active_client,
     round_errors,
     worker_slots,
 )
-from ._dask_tasks import (
+from ._tasks import (
     assemble_shard,
     make_encoded_shard,
     make_shard,
@@ -91,7 +91,6 @@ from ._dask_tasks import (
     run_rounds,
     shard_summary,
 )
-from ._local import row_indices, take_rows
 
 __all__ = [
     "DaskBackend",
@@ -236,52 +235,6 @@ class DaskBackend(ShardBackend):
         )
         backend.rows_mixed = len(rows) > 1 and all(s.step == len(rows) for s in rows)  # row_slices(mixed=True)
         return backend
-
-    @classmethod
-    def from_dask_arrays(cls, client, X, Y, sample_weight, *, n_params, n_outputs, min_rows=0, max_shards=None):
-        """Shards from the row chunks of aligned Dask arrays, built where the chunks live.
-
-        The arrays are persisted together, X's blocks located and checked
-        (:func:`~sklearn_dingo._backends._dask_collections.located_row_blocks`),
-        chunks too small to be shards merged, and each shard built on the
-        worker that holds its block of X: X never travels to the client.
-        Chunks of zero weight are dropped.
-
-        Parameters
-        ----------
-        client : distributed.Client
-        X : dask.array.Array of shape (n, d)
-            Chunks are NumPy arrays (or other dense arrays) or SciPy sparse
-            matrices.
-        Y : dask.array.Array of shape (n, K)
-            Targets encoded by the objective, float.
-        sample_weight : dask.array.Array of shape (n,)
-        n_params, n_outputs : int
-            ``D`` and ``K`` of the model, for the chunk-merging rule.
-        min_rows, max_shards : int, optional
-            Further merging, see
-            :func:`~sklearn_dingo._backends._dask_layout.shard_bounds_for_dask_chunks`.
-
-        Returns
-        -------
-        DaskBackend
-        """
-        from ._dask_collections import DaskInputs, align_rows, located_row_blocks
-        from ._dask_layout import shard_parts
-
-        if X.ndim != 2 or Y.ndim != 2 or sample_weight.ndim != 1:
-            raise ValueError(
-                "X and Y must be 2-D and sample_weight 1-D Dask arrays, got "
-                f"{X.ndim}-D, {Y.ndim}-D and {sample_weight.ndim}-D."
-            )
-        X, Y, sample_weight = client.persist([X.rechunk({1: -1}), Y, sample_weight])
-        X, blocks, workers, threads = located_row_blocks(client, X)
-        Y, sample_weight = align_rows(client, X, Y, sample_weight)
-        placed = shard_parts(
-            DaskInputs(X, None, None, None, blocks, workers, threads), Y, sample_weight,
-            n_params=n_params, n_outputs=n_outputs, min_rows=min_rows, max_shards=max_shards,
-        )
-        return cls.from_chunks(client, *placed)
 
     @classmethod
     def from_chunks(cls, client, parts, workers, rows=None, threads=None, encoding=None):

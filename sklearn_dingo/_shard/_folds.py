@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._array_api import from_numpy, to_numpy
-from ._objectives import ShardData
+from .._array_api import from_numpy, to_numpy
+from ._data import ShardData
 
 #: Role of a row in a fold: not used, trained on, or held out.
 UNUSED, TRAIN, HELD_OUT = 0, 1, 2

@@ -2,7 +2,7 @@
 
 from ._classifier import public_init
 from ._cv import DingoClassifierCVMixin
-from ._estimators import DingoLogisticRegression, DingoSoftmaxRegression
+from ._logistic import DingoLogisticRegression, DingoSoftmaxRegression
 
 _SHARED_PARAMETERS = """\
     Cs : int or array-like of float, default=10

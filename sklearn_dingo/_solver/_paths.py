@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._driver import dingo
-from ._folds import held_out_margins, held_out_sums
+from ._dingo import dingo
+from .._shard import held_out_margins, held_out_sums
 
 #: Columns of the search's history, one row per DINGO run (the refit last).
 SEARCH_HISTORY_COLUMNS = (

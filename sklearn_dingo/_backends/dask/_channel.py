@@ -36,8 +36,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ._dask_client import pinned
-from ._dask_tasks import report_message, run_and_report
+from ._client import pinned
+from ._tasks import report_message, run_and_report
 
 __all__ = ["Earlier", "PlacedTask", "ReplyChannel", "thread_groups"]
 

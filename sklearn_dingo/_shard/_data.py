@@ -13,11 +13,8 @@ from typing import Any
 
 import scipy.sparse as sp
 
-from .._array_api import device, get_namespace
-
-# Rows per block when forming an explicit Hessian from a dense shard: keeps
-# the weighted copy of X small while every product stays a BLAS-3 call.
-GRAM_BLOCK_ROWS = 2048
+from .._array_api import as_dtype, device, get_namespace
+from .._objectives import gram_block_slices
 
 # Largest |x| for which a shard is used in float32: products of two entries,
 # weighted and summed over a row block, then stay far inside float32's range
@@ -170,13 +167,3 @@ class ShardData:
         range is checked (two reductions, once per shard).
         """
         return self.features.fits_single_precision
-
-
-def gram_block_slices(n):
-    """Row slices of the blocks of ``GRAM_BLOCK_ROWS`` rows covering ``n`` rows."""
-    return [slice(start, min(start + GRAM_BLOCK_ROWS, n)) for start in range(0, n, GRAM_BLOCK_ROWS)]
-
-
-def as_dtype(xp, x, dtype):
-    """``x`` in ``dtype``, converted only when it differs (a block's float32 product)."""
-    return x if x.dtype == dtype else xp.astype(x, dtype)

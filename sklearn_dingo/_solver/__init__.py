@@ -1,0 +1,26 @@
+"""The DINGO solver on flat parameter vectors (ALGORITHM.md §2-§7).
+
+It knows neither scikit-learn nor where the shards live: it talks to them
+only through a :class:`~sklearn_dingo._backends.ShardBackend`.
+
+- :func:`dingo` runs one minimisation (:class:`DingoConfig` in,
+  :class:`DingoResult` out, :class:`StopReason` naming why it ended);
+- :func:`fold_paths` and :func:`refit` run the regularisation paths of a
+  cross-validation, warm-started from the strongest penalty.
+"""
+
+from ._dingo import HISTORY_COLUMNS, DingoConfig, DingoResult, StopReason, dingo
+from ._paths import SEARCH_HISTORY_COLUMNS, fold_paths, not_converged, refit, search_history
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "SEARCH_HISTORY_COLUMNS",
+    "DingoConfig",
+    "DingoResult",
+    "StopReason",
+    "dingo",
+    "fold_paths",
+    "not_converged",
+    "refit",
+    "search_history",
+]
