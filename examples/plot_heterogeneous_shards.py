@@ -11,7 +11,7 @@ by label, with each value of ``rebalance`` ("auto", True, False), on dense
 and on sparse (CSR) copies of the data, and plots the gradient norm against
 communication rounds.
 
-Look at the rounds each setting needs to reach ``tol``: mixed shards take the
+Look at the rounds each setting needs to reach ``tol``: rebalanced shards take the
 rounds of shuffled rows; shards that keep sorted rows (``rebalance=False``)
 take more, and plain DINGO on them (the correction turned off) many more.
 """
@@ -53,7 +53,7 @@ def fit(X, y, **params):
 # --------------------
 #
 # With ``rebalance`` "auto" or True, shard j of dense data takes every 4th
-# row, ``X[j::4]``: views, nothing is copied, and sorted rows are mixed from
+# row, ``X[j::4]``: views, nothing is copied, and sorted rows are rebalanced from
 # the start (``rebalanced_`` stays False because nothing moved). With
 # ``rebalance=False`` the shards are contiguous blocks of the rows as given:
 # the sorted rows' shards disagree (``shard_disagreement_`` about 0.8 against
@@ -74,7 +74,7 @@ dense["sorted by label", "plain"] = fit(*rows["sorted by label"], rebalance=Fals
 #
 # Every 4th row of a CSR matrix would be a copy, so for sparse data
 # ``"auto"`` starts from contiguous blocks (views) and copies the rows into
-# mixed shards only once the first iteration shows that the shards disagree
+# rebalanced shards only once the first iteration shows that the shards disagree
 # (``rebalanced_`` True, the copy counted in ``bytes_moved``); ``True`` copies
 # before the first round; ``False`` never copies.
 sparse = {}

@@ -90,24 +90,24 @@ def test_zero_weight_blocks_are_dropped(data):
         np.testing.assert_allclose(backend.weights, [s[:30].sum(), s[60:].sum()] / s.sum(), rtol=1e-15)
 
 
-# -- mixed rows ---------------------------------------------------------------------
+# -- rebalanced rows ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("n, m", [(10, 1), (10, 3), (103, 7), (5, 5)])
-@pytest.mark.parametrize("mixed", [False, True])
-def test_row_slices_partition_the_rows(n, m, mixed):
-    slices = row_slices(n, m, mixed=mixed)
+@pytest.mark.parametrize("strided", [False, True])
+def test_row_slices_partition_the_rows(n, m, strided):
+    slices = row_slices(n, m, strided=strided)
     rows = np.concatenate([np.arange(n)[sl] for sl in slices])
     np.testing.assert_array_equal(np.sort(rows), np.arange(n))
     sizes = [len(range(n)[sl]) for sl in slices]
     assert max(sizes) - min(sizes) <= 1
-    if mixed:  # every m-th row
+    if strided:  # every m-th row
         assert [sl.step for sl in slices] == [m] * m
 
 
-def test_mixed_dense_shards_are_strided_views(data):
+def test_rebalanced_dense_shards_are_strided_views(data):
     X, Y, s = data
-    shards = split_rows(X, Y, s, row_slices(X.shape[0], 4, mixed=True))
+    shards = split_rows(X, Y, s, row_slices(X.shape[0], 4, strided=True))
     for j, shard in enumerate(shards):
         assert np.shares_memory(shard.X, X) and np.shares_memory(shard.Y, Y)
         assert shard.X.strides == (4 * X.strides[0], X.strides[1])  # BLAS reads it through lda
@@ -125,50 +125,50 @@ def _sparse(X):
 def test_from_arrays_dense(data, rebalance):
     X, Y, s = data
     with LocalBackend.from_arrays(X, Y, s, 4, rebalance=rebalance) as backend:
-        assert backend.mixing_cost() is None  # dense shards are mixed, or stay as asked, from the start
+        assert backend.rebalance_cost() is None  # dense shards are rebalanced, or stay as asked, from the start
         bounds = even_row_bounds(X.shape[0], 4)
         contiguous = [X[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
         expected = [X[j::4] for j in range(4)] if rebalance is not False else contiguous
-        assert backend.rows_mixed is (rebalance is not False)
+        assert backend.rows_rebalanced is (rebalance is not False)
         for shard, rows in zip(backend.shards, expected):
             assert np.shares_memory(shard.X, X)
             np.testing.assert_array_equal(shard.X, rows)
 
 
-def test_from_arrays_csr_mixes_only_when_asked(data):
+def test_from_arrays_csr_rebalances_only_when_asked(data):
     X, Y, s = data
     dense, Xs = _sparse(X)
     with LocalBackend.from_arrays(Xs, Y, s, 3, rebalance=False) as backend:
-        assert backend.mixing_cost() is None
+        assert backend.rebalance_cost() is None
         assert all(np.shares_memory(shard.X.data, Xs.data) for shard in backend.shards)
     with LocalBackend.from_arrays(Xs, Y, s, 1, rebalance=True) as backend:
-        assert backend.mixing_cost() is None  # one shard: nothing to mix
+        assert backend.rebalance_cost() is None  # one shard: nothing to rebalance
 
 
 @pytest.mark.parametrize("rebalance", ["auto", True])
-def test_csr_mixes_on_request(data, rebalance):
-    """CSR shards start as views; the driver has them copied into mixed shards (at once with True)."""
+def test_csr_rebalances_on_request(data, rebalance):
+    """CSR shards start as views; the driver has them copied into rebalanced shards (at once with True)."""
     X, Y, s = data
     dense, Xs = _sparse(X)
     s = s.copy()
-    s[1::3] = 0.0  # a mixed shard of zero weight is dropped
+    s[1::3] = 0.0  # a rebalanced shard of zero weight is dropped
     with LocalBackend.from_arrays(Xs, Y, s, 3, rebalance=rebalance) as backend:
         assert all(np.shares_memory(shard.X.data, Xs.data) for shard in backend.shards)  # views first
-        assert not backend.rows_mixed
-        cost = backend.mixing_cost()
+        assert not backend.rows_rebalanced
+        cost = backend.rebalance_cost()
         nbytes = Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes
         assert cost.nbytes == nbytes and cost.rounds == 0 and cost.seconds > 0
         rounds = backend.rounds
-        assert backend.mix_rows() == nbytes
+        assert backend.rebalance_rows() == nbytes
         assert backend.bytes_moved == nbytes and backend.rounds == rounds
-        assert backend.mixing_cost() is None and backend.rows_mixed
+        assert backend.rebalance_cost() is None and backend.rows_rebalanced
         assert backend.n_shards == 2
         for shard, j in zip(backend.shards, (0, 2)):
             np.testing.assert_array_equal(shard.X.toarray(), dense[j::3])
             np.testing.assert_array_equal(shard.Y, Y[j::3])
         np.testing.assert_allclose(backend.weights, [s[0::3].sum() / s.sum(), s[2::3].sum() / s.sum()])
-        with pytest.raises(RuntimeError, match="cannot be mixed"):
-            backend.mix_rows()
+        with pytest.raises(RuntimeError, match="cannot be rebalanced"):
+            backend.rebalance_rows()
 
 
 # -- weights, reduce, accounting ------------------------------------------------------

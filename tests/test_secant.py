@@ -35,8 +35,8 @@ def test_two_loop_equals_explicit_update(n_pairs, size):
     assert len(memory) == len(kept)
 
     g = rng.standard_normal(D)
-    q, alphas = memory.first_loop(g)
-    direction = memory.second_loop(P @ q, alphas)  # P applied once, as the shards do
+    q, coefficients = memory.first_loop(g)
+    direction = memory.second_loop(P @ q, coefficients)  # P applied once, as the shards do
     np.testing.assert_allclose(direction, explicit_inverse(P, kept) @ g, rtol=1e-10, atol=1e-12)
 
 
@@ -54,16 +54,16 @@ def test_the_update_learns_the_curvature_of_its_steps():
     memory = SecantPairs(10)
     for s in rng.standard_normal((2, D)):
         memory.add(s, A @ s)
-    q, alphas = memory.first_loop(A @ s)
-    np.testing.assert_allclose(memory.second_loop(P @ q, alphas), s, rtol=1e-10)
+    q, coefficients = memory.first_loop(A @ s)
+    np.testing.assert_allclose(memory.second_loop(P @ q, coefficients), s, rtol=1e-10)
 
     conjugate_steps = np.linalg.eigh(A)[1].T  # s_iᵀ A s_j = 0 for i ≠ j
     memory = SecantPairs(10)
     for s in conjugate_steps:
         memory.add(s, A @ s)
     g = rng.standard_normal(D)
-    q, alphas = memory.first_loop(g)
-    np.testing.assert_allclose(memory.second_loop(P @ q, alphas), np.linalg.solve(A, g), rtol=1e-8)
+    q, coefficients = memory.first_loop(g)
+    np.testing.assert_allclose(memory.second_loop(P @ q, coefficients), np.linalg.solve(A, g), rtol=1e-8)
 
 
 def test_pairs_without_positive_curvature_are_skipped():
@@ -76,8 +76,8 @@ def test_pairs_without_positive_curvature_are_skipped():
     memory.add(s, np.array([2.0, 1.0]))
     assert len(memory) == 1
     g = np.array([1.0, 1.0])
-    q, alphas = memory.first_loop(g)
-    np.testing.assert_allclose(memory.second_loop(q, alphas), explicit_inverse(np.eye(2), [(s, [2.0, 1.0])]) @ g)
+    q, coefficients = memory.first_loop(g)
+    np.testing.assert_allclose(memory.second_loop(q, coefficients), explicit_inverse(np.eye(2), [(s, [2.0, 1.0])]) @ g)
 
 
 def test_oldest_pair_dropped_first():
@@ -88,7 +88,7 @@ def test_oldest_pair_dropped_first():
     for s, y in pairs:
         memory.add(s, y)
     g = rng.standard_normal(4)
-    q, alphas = memory.first_loop(g)
+    q, coefficients = memory.first_loop(g)
     np.testing.assert_allclose(
-        memory.second_loop(q, alphas), explicit_inverse(np.eye(4), pairs[1:]) @ g, rtol=1e-10
+        memory.second_loop(q, coefficients), explicit_inverse(np.eye(4), pairs[1:]) @ g, rtol=1e-10
     )

@@ -11,7 +11,7 @@
 
 import sys
 
-from ._base import MixingCost, ShardBackend
+from ._base import RebalanceCost, ShardBackend
 from ._fold_group import FoldGroup
 from ._local import (
     LocalBackend,
@@ -27,7 +27,7 @@ from ._local import (
 __all__ = [
     "FoldGroup",
     "LocalBackend",
-    "MixingCost",
+    "RebalanceCost",
     "ShardBackend",
     "available_cores",
     "even_row_bounds",

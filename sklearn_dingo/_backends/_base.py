@@ -3,9 +3,9 @@
 The driver only ever asks a backend three things: run this shard function
 with these arguments on every shard (results stay where they are), give me
 the π-weighted sum of those results, and how much communication that took.
-A backend whose shards can still be mixed (rows spread over the whole input,
-see ALGORITHM.md §6) also says what mixing them would cost, and mixes them
-when the driver asks.
+A backend whose shards can still be rebalanced (each shard's rows spread
+over the whole input, see ALGORITHM.md §6-§7) also says what rebalancing
+them would cost, and rebalances them when the driver asks.
 """
 
 import time
@@ -21,8 +21,8 @@ def payload_nbytes(payload):
 
 
 @dataclass(frozen=True)
-class MixingCost:
-    """What mixing the rows of a backend's shards once would cost.
+class RebalanceCost:
+    """What rebalancing the rows of a backend's shards once would cost.
 
     Attributes
     ----------
@@ -55,13 +55,13 @@ class ShardBackend(ABC):
     rounds, bytes_down, bytes_up : int
         Cumulative communication so far.
     bytes_moved : int
-        Bytes of data rows moved (or copied) by :meth:`mix_rows`.
+        Bytes of data rows moved (or copied) by :meth:`rebalance_rows`.
     move_seconds : float
-        Time spent mixing rows.
-    rows_mixed : bool
+        Time spent rebalancing rows.
+    rows_rebalanced : bool
         Whether every shard holds every m-th row of the whole input (split
-        that way, or after :meth:`mix_rows`): the shards then differ only as
-        random samples do.
+        that way, or after :meth:`rebalance_rows`): the shards then differ
+        only as random samples do.
     row_selections : list of (slice or ndarray of int) or None
         Which rows of the fit's input each shard holds, in the shard's own
         order (None: not known). :meth:`map_rows` sends each shard its rows
@@ -75,7 +75,7 @@ class ShardBackend(ABC):
         self.bytes_up = 0
         self.bytes_moved = 0
         self.move_seconds = 0.0
-        self.rows_mixed = False
+        self.rows_rebalanced = False
         self.row_selections = None
 
     def _set_weights(self, weight_sums):
@@ -180,21 +180,21 @@ class ShardBackend(ABC):
             for i in range(len(replies[0]))
         )
 
-    # -- mixing rows (ALGORITHM.md §6) ---------------------------------------------
-    def mixing_cost(self):
-        """What :meth:`mix_rows` would cost, or None when these shards cannot be mixed.
+    # -- rebalancing rows (ALGORITHM.md §6-§7) -----------------------------------
+    def rebalance_cost(self):
+        """What :meth:`rebalance_rows` would cost, or None when these shards cannot be rebalanced.
 
-        A backend that returns a cost also implements ``_mix_rows()``, which
-        replaces the shards by mixed ones and returns their weight sums
-        ``S_j``; :meth:`mix_rows` does the rest.
+        A backend that returns a cost also implements ``_rebalance_rows()``,
+        which replaces the shards by rebalanced ones and returns their weight
+        sums ``S_j``; :meth:`rebalance_rows` does the rest.
 
         Returns
         -------
-        MixingCost or None
+        RebalanceCost or None
         """
         return None
 
-    def mix_rows(self):
+    def rebalance_rows(self):
         """Redistribute rows once so that every shard is spread over the whole input.
 
         Afterwards the shards are new: the next round starts without handles.
@@ -208,19 +208,19 @@ class ShardBackend(ABC):
         Raises
         ------
         RuntimeError
-            If the shards cannot be mixed (:meth:`mixing_cost` is None).
+            If the shards cannot be rebalanced (:meth:`rebalance_cost` is None).
         """
-        cost = self.mixing_cost()
+        cost = self.rebalance_cost()
         if cost is None:
             raise RuntimeError(
-                f"these shards cannot be mixed ({type(self).__name__}: already mixed, one shard, or closed)."
+                f"these shards cannot be rebalanced ({type(self).__name__}: already rebalanced, one shard, or closed)."
             )
         start = time.perf_counter()
-        self._set_weights(self._mix_rows())
+        self._set_weights(self._rebalance_rows())
         self.bytes_moved += int(cost.nbytes)
         self.rounds += int(cost.rounds)
         self.move_seconds += time.perf_counter() - start
-        self.rows_mixed = True
+        self.rows_rebalanced = True
         return cost.nbytes
 
     @abstractmethod

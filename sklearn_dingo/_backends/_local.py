@@ -1,14 +1,15 @@
 """In-process backend: shards are row views of the caller's arrays, run on threads.
 
 Shards either take contiguous row blocks ``X[a:b]`` (rows stay in the order
-given) or *mix* rows: shard j takes every m-th row, ``X[j::m]``. Rows that
+given) or *strided* rows: shard j takes every m-th row, ``X[j::m]``. Rows that
 arrive sorted by label, by time or by a feature make contiguous blocks that
 disagree with one another, and DINGO's averaged directions then need many
 more iterations (ALGORITHM.md §6); every m-th row spreads each shard over the
-whole input. For dense data both are views (BLAS reads a strided row block
-through its leading dimension), so mixing is free; a CSR matrix can only be
-mixed by one copy of its rows, which :meth:`LocalBackend.mix_rows` makes when
-the driver decides that it pays.
+whole input, which is what rebalancing the rows means. For dense data both
+are views (BLAS reads a strided row block through its leading dimension), so
+rebalancing is free; a CSR matrix can only be rebalanced by one copy of its
+rows, which :meth:`LocalBackend.rebalance_rows` makes when the driver decides
+that it pays.
 """
 
 import os
@@ -20,10 +21,10 @@ from threadpoolctl import threadpool_limits
 
 from .._array_api import get_namespace
 from .._shard import ShardData
-from ._base import MixingCost, ShardBackend
+from ._base import RebalanceCost, ShardBackend
 
 # Bytes a host copy of sparse rows moves per second, for the driver's
-# "does mixing pay" estimate. A fancy-indexed CSR copy runs at a few GB/s on
+# "does rebalancing pay" estimate. A fancy-indexed CSR copy runs at a few GB/s on
 # current machines; the estimate only has to be right within a factor of a few
 # against the seconds of a communication round.
 HOST_COPY_BYTES_PER_SECOND = 1e9
@@ -67,14 +68,15 @@ def even_row_bounds(n_samples, n_shards):
     return [(i * n_samples) // n_shards for i in range(n_shards + 1)]
 
 
-def row_slices(n_samples, n_shards, *, mixed):
+def row_slices(n_samples, n_shards, *, strided):
     """Rows of each of ``n_shards`` shards as slices, sizes differing by at most one.
 
-    ``mixed``: shard j takes rows ``j, j + m, j + 2m, …`` (spread over the
-    whole input); otherwise contiguous blocks in the order given.
+    ``strided``: shard j takes rows ``j, j + m, j + 2m, …`` (spread over the
+    whole input: rebalanced shards); otherwise contiguous blocks in the order
+    given.
     """
     bounds = even_row_bounds(n_samples, n_shards)  # also checks n_shards
-    if mixed:
+    if strided:
         return [slice(j, n_samples, n_shards) for j in range(n_shards)]
     return bounds_to_slices(bounds)
 
@@ -122,7 +124,7 @@ def shards_and_rows(X, Y, sample_weight, rows):
     Returns
     -------
     shards : list of ShardData
-        Views of the inputs, except the rows of a mixed CSR shard (a copy).
+        Views of the inputs, except the rows of a strided CSR shard (a copy).
     selections : list of slice
         The rows of each shard kept.
     """
@@ -152,19 +154,19 @@ class LocalBackend(ShardBackend):
         Shards of positive weight.
     n_threads : int or None
         Threads running shards concurrently; None: ``min(m, cores)``.
-    mixable_from : tuple or None
+    rebalance_from : tuple or None
         ``(X, Y, sample_weight, n_shards)`` of contiguous shards that
-        :meth:`mix_rows` may rebuild as mixed ones (CSR data, whose mixed
-        shards are a copy); None: the shards stay as they are.
+        :meth:`rebalance_rows` may rebuild as strided ones (CSR data, whose
+        strided shards are a copy); None: the shards stay as they are.
     row_selections : list of slice, optional
         The rows of the input each shard holds.
     """
 
-    def __init__(self, shards, n_threads=None, *, mixable_from=None, row_selections=None):
+    def __init__(self, shards, n_threads=None, *, rebalance_from=None, row_selections=None):
         super().__init__([s.weight_sum for s in shards])
         self.shards = list(shards)
         self.row_selections = None if row_selections is None else list(row_selections)
-        self._mixable_from = mixable_from
+        self._rebalance_from = rebalance_from
         cores = available_cores()
         self.n_threads = n_threads or max(1, min(len(self.shards), cores))
         self._blas_limit = threadpool_limits(limits=max(1, cores // self.n_threads), user_api="blas")
@@ -172,7 +174,7 @@ class LocalBackend(ShardBackend):
 
     @classmethod
     def from_arrays(cls, X, Y, sample_weight, n_shards, *, rebalance="auto"):
-        """Shards of in-memory data, rows mixed as ``rebalance`` says.
+        """Shards of in-memory data, rows rebalanced as ``rebalance`` says.
 
         Parameters
         ----------
@@ -183,31 +185,31 @@ class LocalBackend(ShardBackend):
         rebalance : {"auto", True, False}
             ``False``: contiguous row blocks in the order given. Dense X,
             otherwise: every m-th row (views, free). CSR X: contiguous blocks
-            (views) that the driver mixes (:meth:`mix_rows`, one copy of X)
+            (views) that the driver rebalances (:meth:`rebalance_rows`, one copy of X)
             before the first round with ``True``, or with ``"auto"`` once it
             has measured that they disagree.
         """
-        mixed = rebalance is not False and not sp.issparse(X)
-        shards, rows = shards_and_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=mixed))
-        mixable = sp.issparse(X) and rebalance is not False and n_shards > 1
-        backend = cls(shards, mixable_from=(X, Y, sample_weight, n_shards) if mixable else None, row_selections=rows)
-        backend.rows_mixed = mixed and n_shards > 1
+        strided = rebalance is not False and not sp.issparse(X)
+        shards, rows = shards_and_rows(X, Y, sample_weight, row_slices(X.shape[0], n_shards, strided=strided))
+        later = sp.issparse(X) and rebalance is not False and n_shards > 1
+        backend = cls(shards, rebalance_from=(X, Y, sample_weight, n_shards) if later else None, row_selections=rows)
+        backend.rows_rebalanced = strided and n_shards > 1
         return backend
 
-    def mixing_cost(self):
-        if self._mixable_from is None:
+    def rebalance_cost(self):
+        if self._rebalance_from is None:
             return None
-        X = self._mixable_from[0]
+        X = self._rebalance_from[0]
         nbytes = int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
-        return MixingCost(nbytes=nbytes, seconds=nbytes / HOST_COPY_BYTES_PER_SECOND, rounds=0)
+        return RebalanceCost(nbytes=nbytes, seconds=nbytes / HOST_COPY_BYTES_PER_SECOND, rounds=0)
 
-    def _mix_rows(self):
+    def _rebalance_rows(self):
         """Rebuild the shards from every m-th row: a copy of the CSR rows."""
-        X, Y, sample_weight, n_shards = self._mixable_from
+        X, Y, sample_weight, n_shards = self._rebalance_from
         self.shards, self.row_selections = shards_and_rows(
-            X, Y, sample_weight, row_slices(X.shape[0], n_shards, mixed=True)
+            X, Y, sample_weight, row_slices(X.shape[0], n_shards, strided=True)
         )
-        self._mixable_from = None
+        self._rebalance_from = None
         return [s.weight_sum for s in self.shards]
 
     def _map(self, name, func, handles, payload, static, own=None):

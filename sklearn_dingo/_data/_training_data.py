@@ -36,7 +36,7 @@ REBALANCE_OPTIONS = ("auto", True, False)
 
 # Default sharding: one shard per core (or Dask worker thread), but never
 # shards so small that their local Hessians stop resembling the global one
-# (ALGORITHM.md §6). benchmarks/n_shards_default.py measured rounds and time
+# (ALGORITHM.md §6). `python -m benchmarks study n-shards` measured rounds and time
 # against the rows per parameter of a shard; below this ratio the extra
 # iterations cost more than the parallelism gains.
 MIN_ROWS_PER_PARAM = 50
@@ -155,9 +155,9 @@ class TrainingData(ABC):
         n_shards : int or None
             The estimator's ``n_shards``.
         rebalance : {"auto", True, False}
-            The estimator's ``rebalance``: whether rows may be mixed across
-            shards (now, when free, or later, when the driver decides that
-            moving them pays).
+            The estimator's ``rebalance``: whether rows may be rebalanced
+            across shards (now, when free, or later, when the driver decides
+            that moving them pays).
 
         Returns
         -------
@@ -215,8 +215,8 @@ class InMemoryTrainingData(TrainingData):
 
             client = get_active_client()
             m = n_shards_for(n, objective.n_params, n_shards, cluster_threads(client))
-            # The rows travel to the workers anyway: sending mixed blocks costs nothing more.
-            rows = row_slices(n, m, mixed=rebalance is not False)
+            # The rows travel to the workers anyway: sending strided blocks costs nothing more.
+            rows = row_slices(n, m, strided=rebalance is not False)
             return DaskBackend.from_numpy(client, X, Y, weights, rows)
         m = n_shards_for(n, objective.n_params, n_shards, available_cores())
         return LocalBackend.from_arrays(X, Y, weights, m, rebalance=rebalance)
@@ -287,5 +287,5 @@ class DaskTrainingData(TrainingData):
             shards, rows = shards_and_rows(X, Y, weights, bounds)
             return LocalBackend(shards, row_selections=rows)  # the merged chunks as they are
         # In memory, the merged chunks only fix the number of shards; their
-        # rows are mixed as for any in-memory data.
+        # rows are rebalanced as for any in-memory data.
         return LocalBackend.from_arrays(X, Y, weights, len(bounds) - 1, rebalance=rebalance)

@@ -102,7 +102,7 @@ def initial_round(shard, state, *w0, objective):
 
 @_quiet
 def place_point(shard, state, w, *, objective):
-    """Take the current point on shards that were just mixed: margins only, no reply.
+    """Take the current point on shards that were just rebalanced: margins only, no reply.
 
     The global gradient does not depend on how rows are split, so the driver
     already has it; the shard only needs ``X̃ w`` for its next round A.

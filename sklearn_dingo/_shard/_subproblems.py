@@ -37,7 +37,7 @@ SINGLE_PRECISION_MIN_RTOL = 1e-5
 SINGLE_PRECISION_MIN_ENTRIES = 1 << 20
 
 # Cost model of "auto", in units of one multiply-add of a BLAS-3 symmetric
-# rank-k update, measured by benchmarks/subproblem_crossover.py (one-shard fits,
+# rank-k update, measured by `python -m benchmarks study subproblem-crossover` (one-shard fits,
 # BLAS on all cores of a 2-core machine):
 # - an eigendecomposition costs about EIGH_COST·D³ (6.5 at D = 1,000-2,000,
 #   12-18 below D = 500);

@@ -6,11 +6,14 @@ only through a :class:`~sklearn_dingo._backends.ShardBackend`.
 - :func:`dingo` runs one minimisation (:class:`DingoConfig` in,
   :class:`DingoResult` out, :class:`StopReason` naming why it ended);
 - :func:`fold_paths` and :func:`refit` run the regularisation paths of a
-  cross-validation, warm-started from the strongest penalty.
+  cross-validation, warm-started from the strongest penalty;
+- :func:`should_rebalance` is the one rule that decides whether the rows of
+  the shards move (the start of a fit or a search, and mid-fit).
 """
 
 from ._dingo import HISTORY_COLUMNS, DingoConfig, DingoResult, StopReason, dingo
 from ._paths import SEARCH_HISTORY_COLUMNS, fold_paths, not_converged, refit, search_history
+from ._rebalance import should_rebalance
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -23,4 +26,5 @@ __all__ = [
     "not_converged",
     "refit",
     "search_history",
+    "should_rebalance",
 ]

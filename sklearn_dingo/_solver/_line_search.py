@@ -1,21 +1,54 @@
-"""The line search of DINGO on ‖∇f‖² (ALGORITHM.md §2, step 6): pure decisions."""
+"""The line search of DINGO on ‖∇f‖² (ALGORITHM.md §2, step 6).
+
+:func:`first_accepted` is the pure decision on one batch of trial steps;
+:func:`line_search` runs round trip C, one batch after another, until a
+trial passes or the ``max_steps`` trials are spent.
+"""
+
+from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _shard
 
-def first_accepted(trial_grad_norms2, alphas, grad_norm2, slope, rho):
+__all__ = ["AcceptedStep", "first_accepted", "line_search"]
+
+
+@dataclass(frozen=True)
+class AcceptedStep:
+    """The trial step the line search accepted.
+
+    Attributes
+    ----------
+    step_size : float
+        α, a power of two.
+    loss : float
+        f(w_t + αp).
+    g : ndarray of shape (D,)
+        ∇f(w_t + αp), the next iteration's gradient (no extra round).
+    trials : int
+        Trial steps evaluated up to and including the accepted one.
+    """
+
+    step_size: float
+    loss: float
+    g: np.ndarray
+    trials: int
+
+
+def first_accepted(trial_grad_norms2, step_sizes, grad_norm2, slope, rho):
     """Index of the largest step that passes the sufficient-decrease test, or None.
 
     A step α passes when ``‖∇f(w + αp)‖² ≤ ‖g‖² + 2αρ⟨p, Hg⟩``; non-finite
-    trial values fail. ``alphas`` are in decreasing order, so the first pass
-    is the largest step.
+    trial values fail. ``step_sizes`` are in decreasing order, so the first
+    pass is the largest step.
 
     Parameters
     ----------
     trial_grad_norms2 : array of shape (B,)
         Squared gradient norms at the trial points.
-    alphas : sequence of B floats
-        The trial step sizes, decreasing.
+    step_sizes : sequence of B floats
+        The trial step sizes α, decreasing.
     grad_norm2 : float
         ‖g_t‖².
     slope : float
@@ -23,9 +56,50 @@ def first_accepted(trial_grad_norms2, alphas, grad_norm2, slope, rho):
     rho : float
         Armijo parameter ρ.
     """
-    alphas = np.asarray(alphas, dtype=np.float64)
+    step_sizes = np.asarray(step_sizes, dtype=np.float64)
     values = np.asarray(trial_grad_norms2, dtype=np.float64)
-    bound = grad_norm2 + 2.0 * alphas * rho * slope
+    bound = grad_norm2 + 2.0 * step_sizes * rho * slope
     passing = np.isfinite(values) & (values <= bound)
     hits = np.flatnonzero(passing)
     return int(hits[0]) if hits.size else None
+
+
+def line_search(backend, objective, config, state, direction):
+    """Round trip C: batches of trial steps ``2^-k`` along ``direction.p`` until one passes.
+
+    The first batch sends p; each further batch (another round trip) sends
+    only the index of its first trial. Moves ``state.handles`` on.
+
+    Parameters
+    ----------
+    backend : ShardBackend
+    objective : LinearObjective
+    config : DingoConfig
+        ``line_search_batch`` (B), ``max_steps`` and ``rho``.
+    state : IterationState
+    direction : Direction
+
+    Returns
+    -------
+    AcceptedStep or None
+        None when none of the ``max_steps`` trials passes.
+    """
+    search = dict(objective=objective, batch_size=config.line_search_batch, max_steps=config.max_steps)
+    grad_norm2 = state.grad_norm2
+    first = 0
+    while first < config.max_steps:
+        if first == 0:
+            state.handles = backend.map(
+                f"C-{state.iteration}", _shard.round_line_search, state.handles, direction.p, **search
+            )
+        else:
+            state.handles = backend.map(
+                f"C-{state.iteration}-{first}", _shard.round_line_search_more, state.handles, float(first), **search
+            )
+        losses, grads = backend.reduce(state.handles)
+        step_sizes = _shard.step_sizes(first, config.line_search_batch, config.max_steps)
+        k = first_accepted(np.sum(grads * grads, axis=1), step_sizes, grad_norm2, direction.slope, config.rho)
+        if k is not None:
+            return AcceptedStep(step_sizes[k], float(losses[k]), objective.identifiable(np, grads[k]), first + k + 1)
+        first += len(step_sizes)
+    return None

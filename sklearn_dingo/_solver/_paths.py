@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._dingo import dingo
 from .._shard import held_out_margins, held_out_sums
+from ._dingo import dingo
 
 #: Columns of the search's history, one row per DINGO run (the refit last).
 SEARCH_HISTORY_COLUMNS = (
@@ -69,7 +69,7 @@ def fold_paths(group, folds, Cs, make_objective, config, held_out=None, on_run=N
     make_objective : callable
         ``make_objective(C, total_weight)``: the objective of a run.
     config : DingoConfig
-        Settings of every run (rows are never mixed within a group).
+        Settings of every run (rows are never rebalanced within a group).
     held_out : {"sums", "margins"} or None
         What each solution asks of the fold's held-out rows
         (:data:`HELD_OUT_REPLIES`): the sums of the log-loss and accuracy

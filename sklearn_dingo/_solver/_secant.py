@@ -65,24 +65,34 @@ class SecantPairs:
         self._pairs.append((s, y, 1.0 / ys))
 
     def first_loop(self, g):
-        """``q = g − Σ α_i y_i`` (newest pair first) and the coefficients ``α_i``.
+        """``q = g − Σ c_i y_i`` (newest pair first) and the coefficients ``c_i``.
+
+        The coefficients ``c_i = ρ_i s_iᵀ q`` are the α_i of Nocedal and
+        Wright's Algorithm 7.4, renamed here: in the driver α is a step size.
 
         Returns
         -------
         q : ndarray of shape (D,)
-        alphas : list of float
-            For :meth:`second_loop`.
+        coefficients : list of float
+            ``c_i``, newest pair first, for :meth:`second_loop`.
         """
         q = np.array(g, dtype=np.float64, copy=True)
-        alphas = []
+        coefficients = []
         for s, y, rho in reversed(self._pairs):
-            alpha = rho * float(s @ q)
-            q -= alpha * y
-            alphas.append(alpha)
-        return q, alphas
+            c = rho * float(s @ q)
+            q -= c * y
+            coefficients.append(c)
+        return q, coefficients
 
-    def second_loop(self, r, alphas):
+    def second_loop(self, r, coefficients):
         """The corrected inverse applied to g, from ``r = P q`` (oldest pair first).
+
+        Parameters
+        ----------
+        r : ndarray of shape (D,)
+            ``P q``, the averaged local pseudo-inverse applied to :meth:`first_loop`'s q.
+        coefficients : list of float
+            :meth:`first_loop`'s coefficients.
 
         Returns
         -------
@@ -90,7 +100,7 @@ class SecantPairs:
             ``H_k g`` of the recursion; the search direction is its negative.
         """
         r = np.array(r, dtype=np.float64, copy=True)
-        for (s, y, rho), alpha in zip(self._pairs, reversed(alphas)):
+        for (s, y, rho), c in zip(self._pairs, reversed(coefficients)):
             beta = rho * float(y @ r)
-            r += (alpha - beta) * s
+            r += (c - beta) * s
         return r

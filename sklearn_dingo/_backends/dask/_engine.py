@@ -1,6 +1,6 @@
 """Dask backend, the engine: shards resident on the workers of a Dask cluster for a fit.
 
-Shards, rounds, replies, placement and the mixing of rows live here, with
+Shards, rounds, replies, placement and the rebalancing of rows live here, with
 the client side in :mod:`._dask_client` and what runs on the workers in
 :mod:`._dask_tasks`; Dask collections in and out (inputs, target summary,
 label encoding, lazy prediction) in :mod:`._dask_collections`. These
@@ -31,8 +31,8 @@ included. (The batches that build shards, once, chain a worker's further
 tasks behind its first ones instead.) And shards and states report their
 real size (``dask.sizeof``), so the scheduler's cost model knows that moving
 them is expensive. The shards themselves are built where the rows of X
-already are (the same rule), and only :meth:`DaskBackend.mix_rows` moves
-rows between workers, on purpose.
+already are (the same rule), and only :meth:`DaskBackend.rebalance_rows`
+moves rows between workers, on purpose.
 
 Fault tolerance
 ---------------
@@ -43,8 +43,9 @@ Nothing is scattered. Every future of a fit has a task that can recompute it:
   specification), so the scheduler can rebuild a lost shard on its own;
 * :meth:`DaskBackend.from_dask_arrays` creates each shard from the persisted
   chunks of the user's arrays, which Dask can recompute from their graph;
-* :meth:`DaskBackend.mix_rows` builds the mixed shards from pieces of the
-  shards it replaces, so they too can be recomputed from that lineage;
+* :meth:`DaskBackend.rebalance_rows` builds the rebalanced shards from
+  pieces of the shards it replaces, so they too can be recomputed from that
+  lineage;
 * each round's state future depends on the shard and on the previous state.
   The scheduler keeps the specifications of released ancestors of futures a
   client still holds, so when a worker dies it recomputes the lost shard and
@@ -73,7 +74,7 @@ import scipy.sparse as sp
 from dask.sizeof import sizeof
 from dask.utils import parse_bytes
 
-from .. import MixingCost, ShardBackend, row_indices, take_rows
+from .. import RebalanceCost, ShardBackend, row_indices, take_rows
 from ._channel import Earlier, PlacedTask, ReplyChannel, thread_groups
 from ._client import (
     active_client_or_none,
@@ -173,7 +174,7 @@ class DaskBackend(ShardBackend):
         self._shard_rows = None
         self._shard_nbytes = None
         self._nthreads = {}
-        self._mixable = False  # only shards built from chunks where they live (from_chunks) can be mixed
+        self._rebalanceable = False  # only shards built from chunks where they live (from_chunks) can be rebalanced
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -233,7 +234,7 @@ class DaskBackend(ShardBackend):
         backend = cls._built_through(
             client, tasks, threads={a: slots.count(a) for a in set(slots)}, selections=selections
         )
-        backend.rows_mixed = len(rows) > 1 and all(s.step == len(rows) for s in rows)  # row_slices(mixed=True)
+        backend.rows_rebalanced = len(rows) > 1 and all(s.step == len(rows) for s in rows)  # row_slices(strided=True)
         return backend
 
     @classmethod
@@ -262,7 +263,7 @@ class DaskBackend(ShardBackend):
         Returns
         -------
         DaskBackend
-            Its shards are the chunks as they are; :meth:`mix_rows` can mix them.
+            Its shards are the chunks as they are; :meth:`rebalance_rows` can rebalance them.
         """
         token = uuid.uuid4().hex[:12]
         func = make_shard if encoding is None else make_encoded_shard
@@ -274,7 +275,7 @@ class DaskBackend(ShardBackend):
             for j, part in enumerate(parts)
         ]
         backend = cls._built_through(client, tasks, threads=threads, expected_rows=rows)
-        backend._mixable = True
+        backend._rebalanceable = True
         return backend
 
     @classmethod
@@ -322,12 +323,12 @@ class DaskBackend(ShardBackend):
         self._nthreads.update({summary.address: summary.threads for summary in summaries})
         self._state_addresses = None
 
-    # -- mixing rows ------------------------------------------------------------------
+    # -- rebalancing rows --------------------------------------------------------------
     def _piece_rows(self):
-        """Rows of shard i that mixed shard j takes: ``(first, count)`` for each (i, j).
+        """Rows of shard i that rebalanced shard j takes: ``(first, count)`` for each (i, j).
 
-        Mixed shard j holds the rows ``j, j + m, j + 2m, …`` of the whole input
-        (in row order), exactly the shards of in-process mixing
+        Rebalanced shard j holds the rows ``j, j + m, j + 2m, …`` of the whole
+        input (in row order), exactly the strided shards in process
         (:func:`~sklearn_dingo._backends._local.row_slices`).
         """
         m = self.n_shards
@@ -339,8 +340,8 @@ class DaskBackend(ShardBackend):
                 pieces[i, j] = (first, len(range(first, n_i, m)))
         return pieces
 
-    def mixing_cost(self):
-        """Bytes that cross between workers to mix the rows, and their time at Dask's bandwidth.
+    def rebalance_cost(self):
+        """Bytes that cross between workers to rebalance the rows, and their time at Dask's bandwidth.
 
         The time is the largest amount a worker receives over Dask's
         ``distributed.scheduler.bandwidth`` setting (the bandwidth Dask itself
@@ -348,7 +349,7 @@ class DaskBackend(ShardBackend):
         adds two rounds: the instruction to move, and the gather of the new
         shards' summaries.
         """
-        if not self._mixable or self.rows_mixed or self.n_shards < 2 or self._closed:
+        if not self._rebalanceable or self.rows_rebalanced or self.n_shards < 2 or self._closed:
             return None
         incoming = {}
         for (i, j), (_, count) in self._piece_rows().items():
@@ -357,57 +358,57 @@ class DaskBackend(ShardBackend):
                 nbytes = count * self._shard_nbytes[i] / max(self._shard_rows[i], 1)
                 incoming[target] = incoming.get(target, 0.0) + nbytes
         if not incoming:
-            return MixingCost(nbytes=0, seconds=0.0, rounds=2)
+            return RebalanceCost(nbytes=0, seconds=0.0, rounds=2)
         bandwidth = parse_bytes(dask.config.get("distributed.scheduler.bandwidth"))
-        return MixingCost(
+        return RebalanceCost(
             nbytes=int(sum(incoming.values())), seconds=max(incoming.values()) / bandwidth, rounds=2
         )
 
-    def _mix_rows(self):
-        """Redistribute rows once so that mixed shard j holds every m-th row of the input.
+    def _rebalance_rows(self):
+        """Redistribute rows once so that rebalanced shard j holds every m-th row of the input.
 
         An all-to-all between the workers that hold the shards: shard i is cut
-        where it lives into m pieces (every m-th row), and mixed shard j is
+        where it lives into m pieces (every m-th row), and rebalanced shard j is
         assembled where shard j was from the j-th piece of every shard, so each
         row crosses the network at most once and every worker keeps as many
         shards as before. The new shards are tasks of the old ones, which
         stay recomputable from their own lineage: a worker lost during or
         after the move is rebuilt by Dask and the fit gives the same model.
-        (:meth:`mix_rows` counts the move: :meth:`mixing_cost`'s bytes.)
+        (:meth:`rebalance_rows` counts the move: :meth:`rebalance_cost`'s bytes.)
 
         Returns
         -------
         list of float
-            ``S_j`` of the mixed shards.
+            ``S_j`` of the rebalanced shards.
         """
         m, token = self.n_shards, uuid.uuid4().hex[:12]
         piece_rows = self._piece_rows()
         order = sorted(piece_rows)  # (i, j) pairs
         threads = self._worker_threads(self._shard_addresses)
-        # The pieces (cut where each shard lives) and the mixed shards (made
-        # where each old shard was) go out in one graph; only the mixed
+        # The pieces (cut where each shard lives) and the rebalanced shards
+        # (made where each old shard was) go out in one graph; only the new
         # shards report, with their summaries.
         pieces = {
             (i, j): PlacedTask(
-                f"dingo-mix-piece{i}-to{j}-{token}", rows_of_shard, (self.shards[i], piece_rows[i, j][0], m),
+                f"dingo-rebalance-piece{i}-to{j}-{token}", rows_of_shard, (self.shards[i], piece_rows[i, j][0], m),
                 self._shard_addresses[i],
             )
             for i, j in order
         }
         position = {pair: k for k, pair in enumerate(order)}
-        mixed = [
+        rebalanced = [
             PlacedTask(
-                f"dingo-mixed-shard{j}-{token}", assemble_shard,
+                f"dingo-rebalanced-shard{j}-{token}", assemble_shard,
                 tuple(Earlier(position[i, j]) for i in range(m)), self._shard_addresses[j], shard_summary,
             )
             for j in range(m)
         ]
-        tasks = [pieces[pair] for pair in order] + mixed
-        futures = self.channel.submit(f"mix-{token}", tasks, threads)
+        tasks = [pieces[pair] for pair in order] + rebalanced
+        futures = self.channel.submit(f"rebalance-{token}", tasks, threads)
         new_shards = futures[len(order):]
-        kept, summaries = _built(self.channel, f"mix-{token}", futures, tasks, "mix rows")
+        kept, summaries = _built(self.channel, f"rebalance-{token}", futures, tasks, "rebalance rows")
         if not kept:  # pragma: no cover - the rows and their weights are the same
-            raise RuntimeError("mixing the rows lost their weights.")
+            raise RuntimeError("rebalancing the rows lost their weights.")
         self._release_futures()
         self.shards = [new_shards[j] for j in kept]
         self._adopt([summaries[j] for j in kept])

@@ -16,16 +16,15 @@ from sklearn.preprocessing import StandardScaler
 from _references import (
     centred,
     dense_objective,
-    merge_small_chunks,
     newton_refine,
     sklearn_objective,
     sklearn_solution,
 )
 from sklearn_dingo import _shard
 from sklearn_dingo._backends import LocalBackend, even_row_bounds, split_rows
-from sklearn_dingo._solver._dingo import CASE3_AIM, HISTORY_COLUMNS, DingoConfig, StopReason, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from sklearn_dingo._shard._subproblems import SubproblemConfig
+from sklearn_dingo._solver._dingo import CASE3_AIM, HISTORY_COLUMNS, DingoConfig, StopReason, dingo
 
 FLOAT = 8  # bytes per float on the wire
 
@@ -382,25 +381,25 @@ def test_corrected_iterations_cost_one_vector_each_way_and_no_round():
     assert np.all(np.diff(h["grad_norm"]) < 0)
 
 
-class MixedRowsBackend(LocalBackend):
-    """Shards the backend declares mixed (as rows split every m-th row, or moved, would be)."""
+class RebalancedRowsBackend(LocalBackend):
+    """Shards the backend declares rebalanced (as rows split every m-th row, or moved, would be)."""
 
     def __init__(self, shards):
         super().__init__(shards)
-        self.rows_mixed = True
+        self.rows_rebalanced = True
 
 
-def test_mixed_shards_are_never_corrected():
-    # The same disagreeing shards: corrected when unmixed, plain DINGO
-    # (cases 1-3 only, the same iterates as secant_memory=0) when declared mixed.
+def test_rebalanced_shards_are_never_corrected():
+    # The same disagreeing shards: corrected when in blocks, plain DINGO
+    # (cases 1-3 only, the same iterates as secant_memory=0) when declared rebalanced.
     X, y, s, bounds, objective = label_sorted_binary()
     config = DingoConfig(tol=1e-8, max_iter=100)
-    unmixed, _ = run(X, y, s, bounds, objective, config)
-    mixed, _ = run(X, y, s, bounds, objective, config, backend_cls=MixedRowsBackend)
+    blocks, _ = run(X, y, s, bounds, objective, config)
+    rebalanced, _ = run(X, y, s, bounds, objective, config, backend_cls=RebalancedRowsBackend)
     plain, _ = run(X, y, s, bounds, objective, DingoConfig(tol=1e-8, max_iter=100, secant_memory=0))
-    assert 4 in unmixed.history["case"]
-    assert 4 not in mixed.history["case"]
-    np.testing.assert_array_equal(mixed.history["grad_norm"], plain.history["grad_norm"])
+    assert 4 in blocks.history["case"]
+    assert 4 not in rebalanced.history["case"]
+    np.testing.assert_array_equal(rebalanced.history["grad_norm"], plain.history["grad_norm"])
 
 
 @pytest.mark.parametrize("seed, n_shards", [(3, 4), (0, 8)])
@@ -522,7 +521,9 @@ def test_callback_receives_every_history_row(small_softmax):
     for t, row in enumerate(rows, start=1):
         assert set(row) == set(HISTORY_COLUMNS) | {"w"}
         for name in HISTORY_COLUMNS:
-            assert row[name] == result.history[name][t] or (math.isnan(row[name]) and math.isnan(result.history[name][t]))
+            assert row[name] == result.history[name][t] or (
+                math.isnan(row[name]) and math.isnan(result.history[name][t])
+            )
     np.testing.assert_array_equal(rows[-1]["w"], result.w)
     assert result.history["grad_norm"][-1] == result.grad_norm
     assert result.history["loss"][-1] == result.loss
@@ -657,8 +658,11 @@ def test_short_trailing_chunk_merged_costs_few_extra_rounds(reference_problem, r
     more rounds than the equal 4-shard split.
     """
     X, y, s, objective = reference_problem
-    sizes = merge_small_chunks([6650, 6650, 6650, 50], objective.n_params, REF_K)
-    assert sizes == [6650, 6650, 6700]
+    from sklearn_dingo._data._dask_layout import shard_bounds_for_dask_chunks
+
+    # by hand: 50 rows are under a quarter of the median chunk, 6,650, and merge into their neighbour
+    sizes = shard_bounds_for_dask_chunks([6650, 6650, 6650, 50], objective.n_params, REF_K)
+    assert sizes == (6650, 6650, 6700)
     bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
     config = DingoConfig(
         tol=1e-8, max_iter=100, max_rounds=reference_fit.rounds + 8, subproblem=REF_CONFIG.subproblem
