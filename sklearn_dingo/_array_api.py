@@ -9,7 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 from array_api_compat import array_namespace, device, is_numpy_namespace
 from array_api_compat import numpy as np_compat
-from sklearn.utils._array_api import move_to
+
+from ._compat import move_to_numpy
 
 __all__ = [
     "get_namespace",
@@ -45,7 +46,7 @@ def to_numpy(x):
         return np.asarray(x)
     if type(x).__module__.split(".")[0] == "cupy":  # explicit device-to-host transfer
         return x.get()
-    return move_to(x, xp=np, device="cpu")
+    return move_to_numpy(x)
 
 
 def like_array(x, like):

@@ -56,7 +56,9 @@ def main(argv=None):
         t_sklearn = time.perf_counter() - t0
 
         f_dingo, f_ref = _objective(dingo, X, y, C), _objective(reference, X, y, C)
-        coef_gap = np.max(np.abs(dingo.coef_ - reference.coef_)) if dingo.coef_.shape == reference.coef_.shape else np.nan
+        coef_gap = (
+            np.max(np.abs(dingo.coef_ - reference.coef_)) if dingo.coef_.shape == reference.coef_.shape else np.nan
+        )
         proba_gap = np.max(np.abs(dingo.predict_proba(X) - reference.predict_proba(X)))
         agree = np.mean(dingo.predict(X) == reference.predict(X))
         n_iter = int(dingo.n_iter_[0])

@@ -20,7 +20,6 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_dingo import (
     DingoLogisticRegression,
@@ -28,6 +27,7 @@ from sklearn_dingo import (
     DingoSoftmaxRegression,
     DingoSoftmaxRegressionCV,
 )
+from sklearn_dingo._compat import InvalidParameterError  # scikit-learn's, private
 
 # scikit-learn's newton-cholesky reference falls back to lbfgs (and says so) on one-class folds
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
@@ -173,13 +173,14 @@ def test_training_folds_of_one_class_less(n_classes):
     assert_allclose(est.scores_[:, 0], ref.scores_[:, 0, 0], atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow  # a CSR search beside the dense one
 def test_sparse_input_gives_the_dense_search():
     X, y = bundled("binary")
     X[np.abs(X) < 0.5] = 0.0
     cv, Cs = StratifiedKFold(3), [0.01, 0.1, 1.0]
     params = dict(Cs=Cs, cv=cv, tol=1e-9, max_iter=500, n_shards=2)
     dense = DingoLogisticRegressionCV(**params, rebalance=False).fit(X, y)
-    for rebalance in (False, True):  # True: the sparse rows are mixed (copied) once, before the folds
+    for rebalance in (False, True):  # True: the sparse rows are rebalanced (copied) once, before the folds
         sparse = DingoLogisticRegressionCV(**params, rebalance=rebalance).fit(sp.csr_matrix(X), y)
         assert sparse.C_ == dense.C_
         assert_allclose(sparse.scores_, dense.scores_, atol=1e-8, rtol=0)
@@ -219,7 +220,9 @@ def test_invalid_parameter_types():
         DingoLogisticRegressionCV(Cs=0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'scoring' parameter"):
         DingoLogisticRegressionCV(scoring="no such score").fit(X, y)
-    with pytest.raises(TypeError, match=r"DingoSoftmaxRegressionCV.__init__\(\) got an unexpected keyword argument 'C'"):
+    with pytest.raises(
+        TypeError, match=r"DingoSoftmaxRegressionCV.__init__\(\) got an unexpected keyword argument 'C'"
+    ):
         DingoSoftmaxRegressionCV(C=1.0)
 
 

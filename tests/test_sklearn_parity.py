@@ -38,16 +38,16 @@ from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_clas
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
 
 from _estimator_refs import objective, relative_error
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
+from sklearn_dingo._compat import InvalidParameterError  # scikit-learn's, private
 
 ESTIMATORS = [DingoLogisticRegression, DingoSoftmaxRegression]
 
 
 # -- data ----------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dataset(name):
     """(X, y) of a bundled dataset, standardised (lbfgs is slow on raw features), read-only."""
     loader = dict(breast_cancer=load_breast_cancer, iris=load_iris, wine=load_wine)[name]
@@ -67,7 +67,7 @@ def dataset_for(Est):
     return dataset("breast_cancer" if is_binary(Est) else "iris")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sklearn_optimum(name, C):
     """scikit-learn's float64 solution, converged far below the tolerances asserted."""
     X, y = dataset(name)
@@ -520,7 +520,7 @@ def test_verbose_ends_with_a_summary_line(Est, capsys):
 
 
 # -- softmax null space -------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ten_class_problem():
     # 30,000 x 40 per shard with n_shards=2: over 2**20 entries, so that the
     # shards' Hessians are float32 under hessian_precision="auto" too.
@@ -529,6 +529,7 @@ def ten_class_problem():
     return X, y
 
 
+@pytest.mark.slow  # digits, four fits
 @pytest.mark.parametrize("hessian_precision", ["auto", "single"])
 @pytest.mark.parametrize("subproblem_solver", ["exact", "krylov"])
 def test_softmax_solution_is_centred_with_float32_hessians(subproblem_solver, hessian_precision):

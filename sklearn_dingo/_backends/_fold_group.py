@@ -148,8 +148,22 @@ class FoldGroup:
                 self._condition.notify_all()
             for thread in threads:
                 thread.join()
+            # Folds stopped while waiting stay in ``_waiting``, and each view refers to
+            # this group: a reference cycle that would keep the group's last round (and
+            # through it the cluster's data) alive until the cyclic collector runs.
+            self._waiting.clear()
+            self._deferred = []
         if errors:
-            raise errors[0]
+            # The error's traceback holds the fold thread's frames, whose closure holds
+            # ``errors``, and this frame: emptied list and deleted name leave no reference
+            # cycle, which would keep every frame's locals (the fit's data on a cluster)
+            # alive until Python's cyclic garbage collector runs.
+            error = errors[0]
+            errors.clear()
+            try:
+                raise error
+            finally:
+                del error
         return results
 
     def _exchange(self, view):
@@ -199,14 +213,14 @@ class FoldBackend(ShardBackend):
     Its weights are the fold's π_j (training weight of each shard over the
     fold's total), its counters the rounds and bytes of its own requests
     (the group's backend counts the shared rounds). Its shards cannot be
-    mixed: rows stay where the group's backend holds them.
+    rebalanced: rows stay where the group's backend holds them.
     """
 
     def __init__(self, group, fold):
         super().__init__(group.train_sums[:, fold])
         self.group = group
         self.fold = fold
-        self.rows_mixed = group.backend.rows_mixed
+        self.rows_rebalanced = group.backend.rows_rebalanced
         self._pending = None
         self._replies = None
 

@@ -185,13 +185,14 @@ def _array_of_persisted_frame(frame):
     """
     import dask.array as da
     from dask.base import tokenize
+    from dask.dataframe.utils import make_meta
     from distributed import futures_of
 
     futures = sorted(futures_of(frame), key=lambda future: future.key[1])
     keys = [future.key for future in futures]
     if not keys or len({key[0] for key in keys}) != 1 or [key[1] for key in keys] != list(range(len(keys))):
         raise RuntimeError(f"unexpected keys of a persisted Dask collection: {keys[:3]}")
-    meta = frame._meta.to_numpy()
+    meta = make_meta(frame).to_numpy()  # the collection's empty pandas frame or series
     name = "dingo-input-" + tokenize(*keys)
     index = (lambda i: (name, i, 0)) if meta.ndim == 2 else (lambda i: (name, i))
     graph = {index(i): (_partition_values, future) for i, future in enumerate(futures)}
@@ -284,7 +285,8 @@ def _inspection(client, X):
     the blocks itself); without one they are run by Dask's local scheduler.
     """
     if client is None:
-        return X, None, None, [PlacedTask(None, _inspect_blocks, ((j,), b)) for j, b in enumerate(X.to_delayed().ravel())]
+        tasks = [PlacedTask(None, _inspect_blocks, ((j,), b)) for j, b in enumerate(X.to_delayed().ravel())]
+        return X, None, None, tasks
     X = client.persist(X)
     blocks = row_block_futures(X)
     holders, threads = block_holders(client, blocks)
@@ -347,12 +349,13 @@ def _results(client, threads, *parts):
 def _located(X, blocks, reports, client):
     """X with the row counts of the reports, its blocks and their workers; X's values checked."""
     import dask.array as da
+    from dask.array.utils import meta_from_array
 
     problems = sorted({problem for _, problem, _ in reports if problem})
     if problems:
         raise ValueError(" ".join(problems))
     rows = tuple(n for n, _, _ in reports)
-    X = da.Array(X.dask, X.name, (rows, X.chunks[1]), meta=X._meta)  # the same blocks, sizes known
+    X = da.Array(X.dask, X.name, (rows, X.chunks[1]), meta=meta_from_array(X))  # the same blocks, sizes known
     return X, blocks, None if client is None else [address for _, _, address in reports]
 
 
@@ -437,7 +440,10 @@ def _target_summaries(y, sample_weight):
     yd = y.to_delayed().ravel()
     sd = [None] * len(yd) if sample_weight is None else sample_weight.to_delayed().ravel()
     token = uuid.uuid4().hex[:12]
-    return [PlacedTask(f"dingo-targets{j}-{token}", _chunk_summary, (a, b), None, whole) for j, (a, b) in enumerate(zip(yd, sd))]
+    return [
+        PlacedTask(f"dingo-targets{j}-{token}", _chunk_summary, (a, b), None, whole)
+        for j, (a, b) in enumerate(zip(yd, sd))
+    ]
 
 
 def _merged_summaries(parts):

@@ -2,7 +2,7 @@
 
 ``fit`` validates the parameters (scikit-learn's ``_parameter_constraints``),
 asks its training data (:mod:`._training_data`) for the features, classes
-and shards, runs the driver (:func:`~._driver.dingo`) with one reporting
+and shards, runs the driver (:func:`~sklearn_dingo._solver.dingo`) with one reporting
 hook (:mod:`._reporting`), and stores the result in the input's precision
 and array namespace. Predictions are row-wise functions of the margins.
 """
@@ -14,17 +14,16 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import check_same_namespace
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._array_api import from_numpy, get_namespace, is_numpy, like_array, to_numpy
 from .._backends import is_dask_input
+from .._compat import Interval, StrOptions, check_same_namespace, fit_context, has_callbacks, init_callback_context
 from .._data import input_namespace, training_data
 from .._shard import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
 from .._solver import DingoConfig, dingo
@@ -145,7 +144,7 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """``rebalance`` as "auto", True or False (NumPy booleans become bools)."""
         return self.rebalance if isinstance(self.rebalance, str) else bool(self.rebalance)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model by DINGO.
 
@@ -180,7 +179,7 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         objective = self._make_objective(data.n_features, len(self.classes_), total_weight, self.C)
         w0 = self._warm_start_point(objective)
         backend = data.shards(objective, class_weights, n_shards=self.n_shards, rebalance=self._rebalance())
-        context = self._init_callback_context(max_subtasks=self.max_iter + 1)
+        context = init_callback_context(self, max_subtasks=self.max_iter + 1)
         # Callbacks score in-memory data; Dask collections are not handed to
         # them (a scorer would compute the whole data on the client each iteration).
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
@@ -189,7 +188,7 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             context.call_on_fit_task_begin(estimator=self, **hook_data)
             report = IterationReport(
                 verbose=self.verbose,
-                callback_context=context if getattr(self, "_skl_callbacks", None) else None,
+                callback_context=context if has_callbacks(self) else None,
                 estimator=self,
                 **hook_data,
                 attributes=partial(self._fitted_attributes, objective, data.result_format),
@@ -265,7 +264,7 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.history_ = result.history
         self.n_communication_rounds_ = result.rounds
         self.shard_disagreement_ = result.disagreement
-        self.rebalanced_ = result.mixed
+        self.rebalanced_ = result.rebalanced
         self.stop_reason_ = str(result.stop_reason)
         self.converged_ = result.converged
         if not result.converged and not result.stopped_by_callback:

@@ -15,16 +15,16 @@ from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._backends import FoldGroup, is_dask_input
+from .._compat import Interval, StrOptions, fit_context, scorer_parts
 from .._data import training_data
 from .._shard import fold_roles
-from .._solver import fold_paths, not_converged, refit, search_history
+from .._solver import fold_paths, not_converged, refit, search_history, should_rebalance
 from ._classifier import BaseDingoClassifier
 from ._reporting import warn_at_caller
 
@@ -130,7 +130,7 @@ class DingoClassifierCVMixin:
         return splits
 
     # -- fit -------------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose C by cross-validation, then refit on all rows.
 
@@ -168,15 +168,15 @@ class DingoClassifierCVMixin:
         backend = data.shards(
             encoding, np.ones(n_classes), n_shards=self.n_shards, rebalance=self._rebalance()
         )
-        config = self._config(data.result_format.dtype)  # a fold's backend never mixes rows
+        config = self._config(data.result_format.dtype)  # a fold's backend never rebalances rows
 
         def make_objective(C, total_weight):
             return self._make_objective(n_features, n_classes, total_weight, C)
 
         order = np.argsort(Cs, kind="stable")  # strongest penalty first
         with backend:
-            if self._rebalance() is True and backend.mixing_cost() is not None:
-                backend.mix_rows()  # once, before the folds are masked: no fold moves rows
+            if should_rebalance(self._rebalance(), backend.rebalance_cost()):
+                backend.rebalance_rows()  # once, before the folds are masked: no fold moves rows
             group = FoldGroup(backend, roles, class_weights, encoding)
             empty = [fold for fold in range(roles.shape[1]) if not group.train_sums[:, fold].sum() > 0]
             if empty:
@@ -219,17 +219,18 @@ class DingoClassifierCVMixin:
     def _labelled_scorer(self):
         """The scorer, told all classes (held-out rows may miss some), as ``LogisticRegressionCV``."""
         scorer = get_scorer(self.scoring)
-        parameters = inspect.signature(scorer._score_func).parameters if hasattr(scorer, "_score_func") else {}
+        parts = scorer_parts(scorer)
+        parameters = inspect.signature(parts.score_func).parameters if parts is not None else {}
         if "labels" not in parameters:
             return scorer
         extra = {"pos_label": self.classes_[-1]} if len(self.classes_) <= 2 and "pos_label" in parameters else {}
         return make_scorer(
-            scorer._score_func,
-            greater_is_better=scorer._sign == 1,
-            response_method=scorer._response_method,
+            parts.score_func,
+            greater_is_better=parts.greater_is_better,
+            response_method=parts.response_method,
             labels=self.classes_,
             **extra,
-            **getattr(scorer, "_kwargs", {}),
+            **parts.kwargs,
         )
 
     def _report_run(self, run):

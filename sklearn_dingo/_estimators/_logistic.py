@@ -1,7 +1,7 @@
 """The scikit-learn face: DingoLogisticRegression and DingoSoftmaxRegression."""
 
-from ._classifier import BaseDingoClassifier, public_init
 from .._objectives import BinaryLogistic, MultinomialSoftmax
+from ._classifier import BaseDingoClassifier, public_init
 
 
 @public_init
@@ -101,8 +101,8 @@ class DingoLogisticRegression(BaseDingoClassifier):
         the whole data (DINGO's few rounds need that; rows sorted by label,
         time or a feature make shards that disagree). Dense in-memory data:
         shards take every m-th row (views, no copy) unless ``False``.
-        In-memory sparse data: ``True`` copies the rows into mixed shards
-        once; ``"auto"`` starts from row blocks (views) and copies only if
+        In-memory sparse data: ``True`` copies the rows into rebalanced
+        shards (every m-th row) once; ``"auto"`` starts from row blocks (views) and copies only if
         the first iterations show the shards disagree. Dask inputs on a
         cluster: ``True`` moves rows across the existing shards once before
         the first round (an all-to-all between the workers holding them;
@@ -114,7 +114,7 @@ class DingoLogisticRegression(BaseDingoClassifier):
         data, a slow link); the directions are then corrected with the
         curvature of past steps when the shards disagree (``case`` 4 in
         :attr:`history_`), which keeps the rounds bounded. So are they when
-        ``"auto"`` finds that moving does not pay; shards of mixed rows are
+        ``"auto"`` finds that moving does not pay; rebalanced shards are
         never corrected.
     backend : {"auto", "local", "dask"}, default="auto"
         ``"local"`` runs in-process; ``"dask"`` on the active Dask client;
@@ -133,7 +133,7 @@ class DingoLogisticRegression(BaseDingoClassifier):
     history_ : dict of str to ndarray
         Per-iteration record (row 0 is the start): ``iteration``, ``rounds``,
         ``bytes_down``, ``bytes_up``, ``bytes_moved`` (cumulative; the last:
-        data rows moved or copied to mix the shards), ``case`` (1-3: DINGO's
+        data rows moved or copied to rebalance the shards), ``case`` (1-3: DINGO's
         cases; 4: the secant-corrected direction of disagreeing shards),
         ``step_size``, ``direction_norm``, ``direction_spread`` (the shards'
         disagreement δ in that iteration), ``loss``, ``grad_norm``, ``time``
@@ -145,9 +145,9 @@ class DingoLogisticRegression(BaseDingoClassifier):
         0.05-0.25, sorted rows 0.3 and more). NaN if no iteration ran.
     rebalanced_ : bool
         Whether rows were moved between workers (Dask) or copied (sparse
-        data in memory) to mix the shards during the fit. Dense data in
-        memory are mixed by views from the start: nothing moves, and this is
-        False.
+        data in memory) to rebalance the shards during the fit. Dense data in
+        memory are rebalanced by views from the start: nothing moves, and
+        this is False.
     stop_reason_ : str
         Why the fit ended: ``tol`` reached, the resolution of the data's
         precision reached, a budget spent, a callback's request, or a
@@ -192,7 +192,7 @@ class DingoLogisticRegression(BaseDingoClassifier):
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> model = make_pipeline(StandardScaler(), DingoLogisticRegression(C=1.0)).fit(X, y)
     >>> round(model.score(X, y), 3)
-    0.989
+    0.988
     """
 
     def _make_objective(self, n_features, n_classes, total_weight, C):
@@ -304,7 +304,7 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
         How much the shards disagreed as first built; see
         :class:`DingoLogisticRegression`.
     rebalanced_ : bool
-        Whether rows were moved to mix the shards.
+        Whether rows were moved to rebalance the shards.
     stop_reason_ : str
     converged_ : bool
     n_features_in_ : int

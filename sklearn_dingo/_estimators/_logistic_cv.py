@@ -45,11 +45,11 @@ _SHARED_PARAMETERS = """\
         search.
     rebalance : {"auto", True, False}, default="auto"
         As for the plain estimator, except that rows never move during the
-        search: ``True`` mixes them once before the folds are laid on the
-        shards (when the shards can be mixed); ``"auto"`` and ``False`` keep
-        them where the shards were built (dense in-memory data are mixed by
-        views anyway), and disagreeing shards get the secant-corrected
-        directions.
+        search: ``True`` rebalances them once before the folds are laid on
+        the shards (when the shards can be rebalanced); ``"auto"`` and
+        ``False`` keep them where the shards were built (dense in-memory data
+        are rebalanced by views anyway), and disagreeing shards get the
+        secant-corrected directions.
 
     Attributes
     ----------

@@ -1,7 +1,7 @@
 """What a fit tells the person running it: verbose lines, callbacks, warnings.
 
 The driver calls one function after every iteration with that iteration's
-history row and the point reached (:func:`~._driver.dingo`'s ``callback``);
+history row and the point reached (:func:`~sklearn_dingo._solver.dingo`'s ``callback``);
 :class:`IterationReport` turns it into the ``verbose`` lines and the
 scikit-learn callback hooks (one sub-task per DINGO iteration, as
 ``LogisticRegression``'s lbfgs bridge has one per lbfgs iteration), and
@@ -12,13 +12,11 @@ import os
 import sys
 import warnings
 
-import sklearn.base
+from .._compat import FIT_CONTEXT_FILENAME
 
 # Paths as the interpreter records them in frames (they may differ from
-# ``__file__`` for installed, precompiled modules).
-_PACKAGE_DIR = os.path.dirname(sys._getframe().f_code.co_filename) + os.sep
-# scikit-learn's ``_fit_context`` wrapper sits between the user's call and ``fit``.
-_SKLEARN_BASE = sklearn.base.clone.__code__.co_filename
+# ``__file__`` for installed, precompiled modules); this module is in _estimators/.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(sys._getframe().f_code.co_filename)) + os.sep
 
 
 def warn_at_caller(message, category):
@@ -29,7 +27,7 @@ def warn_at_caller(message, category):
     """
     frame, level = sys._getframe(1), 2  # stacklevel 1 is this function's own call
     while frame is not None and (
-        frame.f_code.co_filename.startswith(_PACKAGE_DIR) or frame.f_code.co_filename == _SKLEARN_BASE
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR) or frame.f_code.co_filename == FIT_CONTEXT_FILENAME
     ):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

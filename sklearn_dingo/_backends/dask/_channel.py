@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ..._compat import forget_event_topic
 from ._client import pinned
 from ._tasks import report_message, run_and_report
 
@@ -194,7 +195,7 @@ class ReplyChannel:
             messages = [self._messages.pop((tag, index)) for index in wanted]
         self._batches += 1
         if self._batches % _BATCHES_BETWEEN_TRUNCATIONS == 0:
-            self.client.run_on_scheduler(_forget_topic, self.topic, keep_subscribers=True)
+            self.client.run_on_scheduler(forget_event_topic, self.topic, keep_subscribers=True)
         # The scheduler names the worker as it knows it (its contact address).
         return [(pickle.loads(message["value"]), message.get("worker", message["address"])) for message in messages]
 
@@ -225,7 +226,7 @@ class ReplyChannel:
         self._closed = True
         try:
             self.client.unsubscribe_topic(self.topic)
-            self.client.run_on_scheduler(_forget_topic, self.topic)
+            self.client.run_on_scheduler(forget_event_topic, self.topic)
         except (OSError, RuntimeError, ValueError):  # pragma: no cover - a client or scheduler already gone
             pass
         self._messages.clear()
@@ -267,21 +268,3 @@ def thread_groups(addresses, threads):
         groups.extend(members[k::width] for k in range(width))
     return sorted(groups)
 
-
-def _forget_topic(topic, keep_subscribers=False, dask_scheduler=None):
-    """Scheduler side: drop the events the scheduler kept of ``topic``.
-
-    The scheduler keeps the last events of every topic (up to Dask's
-    ``distributed.admin.low-level-log-length``) for ``Client.get_events``;
-    a channel's reports are of no use once received. While the channel
-    listens (``keep_subscribers``) the topic stays, emptied; at its close the
-    topic goes.
-    """
-    broker = getattr(dask_scheduler, "_broker", None)
-    topics = getattr(broker, "_topics", None)
-    if topics is None:  # pragma: no cover - a Dask without the broker: nothing to drop
-        return
-    if keep_subscribers:
-        broker.truncate(topic)
-    else:
-        topics.pop(topic, None)
