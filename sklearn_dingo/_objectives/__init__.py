@@ -1,10 +1,13 @@
 """Per-shard objectives, one file per model family behind one base class.
 
 A new model family is one new subclass of :class:`LinearObjective`.
+:func:`pass_counter` is the hook that counts the rows of X the products read
+(benchmarks count passes over the data with it; ``_passes.py``).
 """
 
 from ._base import GRAM_BLOCK_ROWS, Curvature, LinearObjective, gram_block_slices
 from ._logistic import BinaryLogistic
+from ._passes import PassCounter, pass_counter
 from ._softmax import MultinomialSoftmax
 
 __all__ = [
@@ -13,5 +16,7 @@ __all__ = [
     "Curvature",
     "LinearObjective",
     "MultinomialSoftmax",
+    "PassCounter",
     "gram_block_slices",
+    "pass_counter",
 ]

@@ -29,6 +29,7 @@ from typing import Any
 import scipy.sparse as sp
 
 from .._array_api import as_dtype, device, get_namespace, is_numpy
+from . import _passes
 
 # Rows per block when forming an explicit Hessian from a dense shard: keeps
 # the weighted copy of X small while every product stays a BLAS-3 call.
@@ -43,7 +44,7 @@ def gram_block_slices(n):
 # Bytes of X per row block in a host Hessian-vector product or line-search
 # batch: a block this size is still in cache when its transpose product reads
 # it again, so X is read from memory once instead of twice (a product 1.2-1.5x
-# faster at 60,000 x 784, K = 10: benchmarks/shard_kernels.py).
+# faster at 60,000 x 784, K = 10: `python -m benchmarks study shard-kernels`).
 _PRODUCT_BLOCK_BYTES = 1 << 21
 
 
@@ -167,6 +168,8 @@ class LinearObjective(ABC):
     # -- products with X, intercept by block algebra ---------------------------
     def margins(self, X, w):
         """``η = X W + b`` of shape (n, K) for a flat parameter vector ``w``."""
+        if _passes.active:  # a read of X, for benchmarks' pass counts (_passes.py)
+            _passes.rows_read(X.shape[0])
         return self._matrix_margins(X, self._matrix(get_namespace(X, w), w))
 
     def _matrix_margins(self, X, M):
@@ -178,6 +181,8 @@ class LinearObjective(ABC):
 
     def _transpose_product(self, xp, X, R):
         """``X̃ᵀ R`` (not yet divided by S_j) for R of shape (n, m), as a dense (d+fi, m)."""
+        if _passes.active:  # a read of X (a row block's X_b V before it is not counted)
+            _passes.rows_read(X.shape[0])
         G = _data_product(X.T, R)
         if self.fit_intercept:
             G = xp.concat([G, xp.sum(R, axis=0)[None, :]], axis=0)
@@ -426,6 +431,8 @@ class LinearObjective(ABC):
         """
         X = shard.X
         xp = shard.xp
+        if _passes.active:  # dense: one read of X (Gram and column sums per block); sparse: two
+            _passes.rows_read((2 if sp.issparse(X) else 1) * X.shape[0])
         sign = -1.0 if float(xp.sum(a)) < 0 else 1.0
         root = xp.sqrt(xp.abs(a))
         if sp.issparse(X):

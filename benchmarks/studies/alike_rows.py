@@ -1,6 +1,12 @@
 """Float32 Gram blocks of alike rows: iterations of DINGO with centred and raw blocks, in one run.
 
-Problem a of ``heterogeneous.py`` (softmax, 5 classes, 200,000 x 40, with
+Studies ``GRAM_BLOCK_ROWS`` (``sklearn_dingo/_objectives/_base.py``: the rows
+of one Gram block, each centred on its own mean in float32 by
+``ShardData.X_single_centred``) and the float32 local Hessians that
+``hessian_precision="auto"`` uses above ``SINGLE_PRECISION_MIN_ENTRIES``
+(``sklearn_dingo/_shard/_subproblems.py``).
+
+Problem a of the ``layouts`` suite (softmax, 5 classes, 200,000 x 40, with
 intercept) with its rows sorted by the first feature, fitted in-process on 4
 shards of every 4th row (the package's default split: each shard's rows stay
 sorted, so every 2,048-row Gram block holds alike rows), to ‖g‖ <= 1e-8 with
@@ -14,28 +20,28 @@ sorted, so every 2,048-row Gram block holds alike rows), to ‖g‖ <= 1e-8 with
 and, for each, the same shards with their rows shuffled within each shard
 (which breaks up the alike rows of a block, not the shards).
 
-    python benchmarks/alike_rows.py [--quick]
+    python -m benchmarks study alike-rows [--quick]
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sklearn_dingo import DingoSoftmaxRegression
+from sklearn_dingo._backends import LocalBackend
+from sklearn_dingo._data._training_data import training_data
+from sklearn_dingo._objectives import GRAM_BLOCK_ROWS
+from sklearn_dingo._shard import ShardData
+from sklearn_dingo._solver._dingo import dingo
 
-from _layouts import make_problem  # noqa: E402
+from ..common.layout_problems import make_problem
 
-from sklearn_dingo._backends import LocalBackend  # noqa: E402
-from sklearn_dingo._solver._dingo import dingo  # noqa: E402
-from sklearn_dingo._shard import ShardData  # noqa: E402
-from sklearn_dingo._objectives import GRAM_BLOCK_ROWS  # noqa: E402
-from sklearn_dingo._data._training_data import training_data  # noqa: E402
-from sklearn_dingo import DingoSoftmaxRegression  # noqa: E402
-
+CONSTANTS = {
+    "GRAM_BLOCK_ROWS": "sklearn_dingo._objectives._base",
+    "SINGLE_PRECISION_MIN_ENTRIES": "sklearn_dingo._shard._subproblems",
+}
 N_SHARDS = 4
 
 
@@ -71,19 +77,20 @@ def fit(problem, precision, raw, shuffle_within):
     patch = mock.patch.object(ShardData, "X_single_centred", property(raw_blocks)) if raw else mock.MagicMock()
     start = time.perf_counter()
     with patch, LocalBackend(shards) as backend:
-        backend.rows_mixed = True
+        backend.rows_rebalanced = True
         result = dingo(backend, objective, config)
     return result, time.perf_counter() - start
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks study alike-rows", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="problem a at its quick size")
     args = parser.parse_args(argv)
     problem = make_problem("a", "quick" if args.quick else "default").in_layout("feature")
     print(f"problem a, rows sorted by x_0, {problem.X.shape[0]:,} x {problem.X.shape[1]}, {N_SHARDS} shards of "
           "every 4th row, tol 1e-8")
-    print(f"{'Gram blocks':<34} {'rows in shard':<14} {'iters':>5} {'rounds':>6} {'wall s':>7}  ‖g‖ after each iteration")
+    print(f"{'Gram blocks':<34} {'rows in shard':<14} {'iters':>5} {'rounds':>6} {'wall s':>7}  "
+          "‖g‖ after each iteration")
     for label, precision, raw in (
         ("float32, centred (package)", "single", False),
         ("float32, raw rows (before)", "single", True),
@@ -94,7 +101,3 @@ def main(argv=None):
             norms = " ".join(f"{v:.1e}" for v in result.history["grad_norm"][1:])
             order = "shuffled" if shuffle_within else "sorted"
             print(f"{label:<34} {order:<14} {result.n_iter:>5} {result.rounds:>6} {seconds:>7.2f}  {norms}")
-
-
-if __name__ == "__main__":
-    main()

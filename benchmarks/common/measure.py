@@ -8,10 +8,12 @@
   sampled by a thread (after ``malloc_trim`` so that memory freed by earlier
   fits and kept by the allocator does not hide the growth).
 * :func:`time_one_pass` - the floor: seconds of one read of X (``X.T @ v``).
-* :class:`PassCounter` - rows of X read by scikit-learn and sklearn_dingo,
-  counted by wrapping their products with X (installable on Dask workers).
 * :class:`ClusterMeter` - client-cluster round trips and bytes on the wire of
-  a Dask client, and worker-to-worker transfers from the workers' logs.
+  a Dask client, and worker-to-worker transfers from the workers' logs;
+  :meth:`ClusterMeter.iteration_marks` reads it at every DINGO iteration
+  (a scikit-learn callback of the fit, not its printed output).
+
+Passes over X (rows read) are counted in :mod:`.counting`.
 """
 
 import ctypes
@@ -21,7 +23,6 @@ import time
 
 import numpy as np
 import psutil
-import scipy.sparse as sp
 from scipy.special import expit, log_softmax, softmax
 
 
@@ -127,102 +128,6 @@ def time_one_pass(X, n_outputs=1, repeats=7):
         X.T @ V
         times.append(time.perf_counter() - t0)
     return min(times)
-
-
-# -- passes over the data (rows of X read) ---------------------------------------------
-class PassCounter:
-    """Counts rows of X read by the products of scikit-learn and sklearn_dingo.
-
-    Installed by wrapping, at class/module level and only in the process that
-    calls :meth:`install` (run it on Dask workers with ``client.run``):
-
-    * scikit-learn (``sklearn.linear_model._linear_loss``): every
-      ``weight_intercept_raw`` (X @ coef), every gradient product X.T @ r made
-      by ``loss_gradient`` / ``gradient`` / ``gradient_hessian``, every
-      ``sandwich_dot`` (a Gram product X.T diag(h) X: one read of X) and every
-      Hessian-vector product of ``gradient_hessian_product``'s closure;
-    * sklearn_dingo (``LinearObjective``): every ``margins`` (X @ W) and
-      ``_transpose_product`` (X.T @ R, or X_b.T @ R_b of one row block of a
-      line-search batch or Hessian-vector product, whose X_b @ V reuses the
-      block in cache) and every ``_weighted_gram`` (dense: the Gram update
-      and the column sums from the same row blocks, one read; sparse: two).
-
-    A pass is ``rows read / n``: for sharded fits, a read of every shard once.
-    """
-
-    _installed = False
-    rows = 0
-    _lock = threading.Lock()
-
-    @classmethod
-    def _add(cls, rows):
-        with cls._lock:
-            cls.rows += int(rows)
-
-    @classmethod
-    def read_and_reset(cls, dask_worker=None):
-        with cls._lock:
-            rows, cls.rows = cls.rows, 0
-        return rows
-
-    @classmethod
-    def install(cls, dask_worker=None):
-        if cls._installed:
-            return True
-        cls._installed = True
-        import functools
-
-        def counted(func, reads=1, x_arg=None):
-            @functools.wraps(func)
-            def wrapper(*args, **kwargs):
-                X = x_arg(args, kwargs)
-                if X is not None and hasattr(X, "shape") and len(X.shape) == 2:
-                    cls._add(reads * X.shape[0])
-                return func(*args, **kwargs)
-
-            return wrapper
-
-        try:
-            from sklearn.linear_model import _linear_loss as ll
-
-            arg2 = lambda a, k: k.get("X", a[2] if len(a) > 2 else None)  # (self, coef, X, ...)
-            ll.LinearModelLoss.weight_intercept_raw = counted(ll.LinearModelLoss.weight_intercept_raw, 1, arg2)
-            for name in ("loss_gradient", "gradient", "gradient_hessian"):
-                setattr(ll.LinearModelLoss, name, counted(getattr(ll.LinearModelLoss, name), 1, arg2))
-            ll.sandwich_dot = counted(ll.sandwich_dot, 1, lambda a, k: a[0])
-            original_ghp = ll.LinearModelLoss.gradient_hessian_product
-
-            @functools.wraps(original_ghp)
-            def ghp(self, coef, X, *args, **kwargs):
-                grad, hessp = original_ghp(self, coef, X, *args, **kwargs)
-                cls._add(X.shape[0])  # X.T @ gradient (X @ coef: weight_intercept_raw, counted)
-
-                def counted_hessp(s):
-                    cls._add(2 * X.shape[0])
-                    return hessp(s)
-
-                return grad, counted_hessp
-
-            ll.LinearModelLoss.gradient_hessian_product = ghp
-        except ImportError:  # pragma: no cover
-            pass
-        try:
-            from sklearn_dingo._objectives import _base as ob
-
-            Obj = ob.LinearObjective
-            Obj.margins = counted(Obj.margins, 1, lambda a, k: a[1])  # (self, X, w)
-            Obj._transpose_product = counted(Obj._transpose_product, 1, lambda a, k: a[2])  # (self, xp, X, R)
-            original_gram = Obj._weighted_gram
-
-            @functools.wraps(original_gram)
-            def weighted_gram(self, shard, *args, **kwargs):
-                cls._add((2 if sp.issparse(shard.X) else 1) * shard.X.shape[0])
-                return original_gram(self, shard, *args, **kwargs)
-
-            Obj._weighted_gram = weighted_gram
-        except ImportError:  # pragma: no cover
-            pass
-        return True
 
 
 # -- the cluster: round trips and bytes --------------------------------------------------
@@ -354,13 +259,49 @@ class ClusterMeter:
         return {k: after[k] - before[k] for k in before}
 
     def passes(self):
-        """Rows of X read on the workers since the last reset (PassCounter there)."""
+        """Rows of X read on the workers since the last call (:func:`.counting.count_on_workers`)."""
+        from sklearn_dingo._objectives._passes import take_worker_rows
+
         self._paused = True
         try:
-            rows = self.client.run(PassCounter.read_and_reset)
+            rows = self.client.run(take_worker_rows)
         finally:
             self._paused = False
         return sum(rows.values())
+
+    def iteration_marks(self):
+        """A scikit-learn callback that notes this meter at every DINGO iteration (:class:`IterationMarks`)."""
+        return IterationMarks(self)
+
+
+class IterationMarks:
+    """scikit-learn callback: the meter's round trips and client bytes as each DINGO iteration begins.
+
+    Given to a DINGO estimator with ``set_callbacks``; the estimator opens one
+    ``"dingo-iter"`` task per iteration (``sklearn_dingo/_estimators/_reporting.py``),
+    the first after the fit's set-up, each next one when the previous
+    iteration ends. ``marks[k]`` is ``(round trips, bytes)`` counted when
+    history row k was recorded, except ``marks[0]``: after the set-up, before
+    the initial reduce (``suites/_compare_report.dingo_at`` adds its trip).
+    """
+
+    def __init__(self, meter):
+        self.meter = meter
+        self.marks = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        if context.task_name == "dingo-iter":
+            meter = self.meter
+            self.marks.append((meter.round_trips, meter.bytes_sent + meter.bytes_received))
+
+    def on_fit_task_end(self, estimator, context):
+        return False
 
 
 def _incoming_transfers_since(since, dask_worker):

@@ -1,7 +1,7 @@
-"""Problems and row layouts of ``benchmarks/heterogeneous.py``.
+"""Problems and row layouts of the layouts suite (``python -m benchmarks layouts``).
 
 Two generated problems (fixed seeds, no network), in the style of
-``_problems.py``: standardised, mildly correlated Gaussian features and labels
+:mod:`.problems`: standardised, mildly correlated Gaussian features and labels
 drawn from a random linear model.
 
 =====  =====================================  =========  ====  ==  =============
@@ -29,15 +29,16 @@ data as given, so the layout decides how much the shards look like the whole:
 from dataclasses import dataclass
 
 import numpy as np
-from _measure import objective_gradient
-from _problems import SEED, Problem, _binary_labels, _correlated_standardised
 from scipy.special import softmax
+
+from .measure import objective_gradient
+from .problems import SEED, Problem, binary_labels, correlated_standardised
 
 LAYOUTS = ("shuffled", "label", "feature", "clustered")
 # DINGO's variants, every layout fitted with each: its three ``rebalance``
 # settings, and "plain", the method of the paper on the shards as given
 # (rebalance=False, secant_memory=0: what this package did before it learnt
-# to mix rows and correct directions), the reference of what they buy.
+# to rebalance rows and correct directions), the reference of what they buy.
 VARIANTS = ("auto", True, False, "plain")
 PROBLEM_KEYS = ("a", "b")
 N_CLASSES_A = 5
@@ -53,7 +54,7 @@ CLUSTER_FEATURES, N_CLUSTERS = 4, 6
 
 @dataclass
 class LayoutProblem(Problem):
-    """A :class:`_problems.Problem` that also says whether it fits an intercept."""
+    """A :class:`.problems.Problem` that also says whether it fits an intercept."""
 
     fit_intercept: bool = False
     layout: str = "generated"
@@ -86,10 +87,10 @@ def make_problem(key, size="default"):
     n, d = SIZES[size][key]
     if key == "a":
         rng = np.random.default_rng(SEED + 11)
-        X = _correlated_standardised(rng, n, d)
+        X = correlated_standardised(rng, n, d)
         W = rng.standard_normal((d, N_CLASSES_A)) * (3.0 / np.sqrt(d))
         P = softmax(X @ W, axis=1)
-        # inverse-CDF sampling of one class per row, as _problems.py's problem 4
+        # inverse-CDF sampling of one class per row, as problems.py's problem 4
         y = (rng.random((n, 1)) > np.cumsum(P, axis=1)).sum(axis=1)
         y = np.minimum(y, N_CLASSES_A - 1).astype(np.int64)
         return LayoutProblem(
@@ -98,9 +99,9 @@ def make_problem(key, size="default"):
         )
     if key == "b":
         rng = np.random.default_rng(SEED + 12)
-        X = _correlated_standardised(rng, n, d)
+        X = correlated_standardised(rng, n, d)
         return LayoutProblem(
-            "b", "binary", "binary dense, no intercept", X, _binary_labels(rng, X), C_VALUE, fit_intercept=False
+            "b", "binary", "binary dense, no intercept", X, binary_labels(rng, X), C_VALUE, fit_intercept=False
         )
     raise ValueError(f"unknown problem {key!r}; choose from {', '.join(PROBLEM_KEYS)}.")
 
@@ -127,7 +128,7 @@ def row_order(layout, X, y):
 class ObjectiveJudge:
     """scikit-learn's objective of one problem, evaluated independently of every solver.
 
-    Without an intercept: :func:`_measure.objective_gradient`. With one, the
+    Without an intercept: :func:`.measure.objective_gradient`. With one, the
     same function on ``[X, 1]`` with the intercept as the last coefficient row,
     minus the penalty it puts on the intercept (scikit-learn and this package
     do not penalise it): ``f = mean log-loss + ||coef||^2 / (2 C n)``.

@@ -2,8 +2,11 @@
 
 Example::
 
-    python benchmarks/cv.py --rows 50000 --features 20 --cs 8 --folds 5 --repeats 3
-    python benchmarks/cv.py --classes 4 --settings in-process     # softmax, DingoSoftmaxRegressionCV
+    python -m benchmarks cv --rows 50000 --features 20 --cs 8 --folds 5 --repeats 3
+    python -m benchmarks cv --classes 4 --settings in-process     # softmax, DingoSoftmaxRegressionCV
+    python -m benchmarks cv --quick                               # 2,000 x 5, 2 values of C, 2 folds (CI)
+
+Writes ``DIR/cv.md`` and ``.csv`` (default DIR: ``benchmarks/results/``).
 
 One problem from ``sklearn.datasets.make_classification`` (binary; ``--classes
 K``: K classes and the softmax estimators), standardised columns, fitted with
@@ -48,7 +51,7 @@ plain estimator's ``n_communication_rounds_`` over every fold's fit and the
 refit, read by an extra scorer of the timed search (``scoring`` is a dict,
 ``refit="neg_log_loss"``: the same choice); ``round trips`` / ``MB`` the
 blocking client-cluster exchanges and the bytes between client and scheduler
-plus worker-to-worker (``_measure.ClusterMeter``), of the last repeat;
+plus worker-to-worker (``common/measure.ClusterMeter``), of the last repeat;
 ``graphs`` the ``update_graph`` calls the scheduler saw per fit (graphs
 computed, batches of futures submitted). joblib's Dask backend submits and
 collects its batches asynchronously on the client's event loop: they are
@@ -60,7 +63,8 @@ submit a graph per lbfgs evaluation from the workers, counted in ``graphs``;
 ``warn`` ``ConvergenceWarning``s raised in this process (filtered out of the
 output; sklearn warns per unconverged solve, DINGO CV once per search), for the
 joblib-dask search the fits with ``converged_`` False (on the workers) plus the
-refit's; dask-ml's fits would warn on the workers: not counted. ``x CV`` columns divide by the DINGO CV row of the same table.
+refit's; dask-ml's fits would warn on the workers: not counted. ``x CV``
+columns divide by the DINGO CV row of the same table.
 
 Goals (PASS/FAIL): in-process DINGO CV no slower than ``LogisticRegressionCV``
 (its default lbfgs; newton-cholesky too); on the cluster DINGO CV makes at most
@@ -71,19 +75,19 @@ worker (the case this package is not for), and its exchanges with the
 cluster are asynchronous batches.
 """
 
-import argparse
 import math
 import operator
 import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ..common.cli import suite_parser
+from ..common.report import Report, bound_goal, command_line, environment_text, log, markdown_table, write
+from ..common.runner import local_cluster
 
+NAME = "cv"
 GOALS = {"wall_vs_lrcv": 1.0, "trips_vs_grid": 0.25, "wall_vs_grid": 1.0}
 
 
@@ -209,7 +213,7 @@ def in_process(args, X, y, splits, Cs):
         out = run(lambda make=make: make(splits).fit(X, y), args.repeats)
         out["C"], out["logloss"], out["rounds"], _ = summary(out["model"], len(splits))
         rows[name] = out
-        print(f"  in-process {name:30s} {out['wall']:8.3f} s", flush=True)
+        log(f"  in-process {name:30s} {out['wall']:8.3f} s")
     return rows
 
 
@@ -234,16 +238,13 @@ def graph_counter():
 def on_cluster(args, X, y, splits, Cs):
     import dask.array as da
     import joblib
-    from _measure import ClusterMeter
-    from distributed import Client, LocalCluster, wait
+    from distributed import wait
 
     rows = {}
-    with LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster, Client(cluster) as client:
+    with local_cluster(args.workers) as (client, meter):
         client.run(_quiet_worker)  # the joblib fits' warnings would print from the workers
         client.register_plugin(graph_counter(), name="cv-graphs")
-        counter = cluster.scheduler.plugins["cv-graphs"]  # the scheduler of a LocalCluster runs here
+        counter = client.cluster.scheduler.plugins["cv-graphs"]  # the scheduler of a LocalCluster runs here
         chunk = math.ceil(len(y) / args.workers)
         copy = operator.methodcaller("copy")  # chunks re-made on their worker: aligned, as loaded there
         Xd = da.from_array(X, chunks=(chunk, X.shape[1])).map_blocks(copy, dtype=X.dtype)
@@ -262,26 +263,22 @@ def on_cluster(args, X, y, splits, Cs):
         ]
         if args.classes == 2 and not args.without_dask_ml:
             methods.append(("dask-ml GridSearchCV(lbfgs)", lambda cv, Cs: daskml_grid(args, Cs, cv).fit(Xd, yfd)))
-        meter = ClusterMeter(client)
-        try:
-            for name, fit in methods:
-                quietly(lambda fit=fit: fit(splits[:2], Cs[:1]))  # two folds, one C
-                try:
-                    graphs = counter.graphs
-                    out = run(lambda fit=fit: fit(splits, Cs), args.repeats, meter)
-                    out["graphs"] = (counter.graphs - graphs) / args.repeats
-                except Exception as exc:  # noqa: BLE001 - reported in the table
-                    text = str(exc).splitlines()[0][:150] if str(exc) else ""
-                    rows[name] = {"error": f"{type(exc).__name__}: {text}"}
-                    print(f"  cluster    {name:30s} failed: {rows[name]['error']}", flush=True)
-                    continue
-                out["C"], out["logloss"], out["rounds"], unconverged = summary(out["model"], len(splits))
-                if unconverged is not None and "joblib" in name:
-                    out["warnings"] = f"{unconverged:.0f}*"
-                rows[name] = out
-                print(f"  cluster    {name:30s} {out['wall']:8.3f} s", flush=True)
-        finally:
-            meter.close()
+        for name, fit in methods:
+            quietly(lambda fit=fit: fit(splits[:2], Cs[:1]))  # two folds, one C
+            try:
+                graphs = counter.graphs
+                out = run(lambda fit=fit: fit(splits, Cs), args.repeats, meter)
+                out["graphs"] = (counter.graphs - graphs) / args.repeats
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                text = str(exc).splitlines()[0][:150] if str(exc) else ""
+                rows[name] = {"error": f"{type(exc).__name__}: {text}"}
+                log(f"  cluster    {name:30s} failed: {rows[name]['error']}")
+                continue
+            out["C"], out["logloss"], out["rounds"], unconverged = summary(out["model"], len(splits))
+            if unconverged is not None and "joblib" in name:
+                out["warnings"] = f"{unconverged:.0f}*"
+            rows[name] = out
+            log(f"  cluster    {name:30s} {out['wall']:8.3f} s")
     if args.classes != 2:
         rows["dask-ml GridSearchCV(lbfgs)"] = {"error": "n/a: dask-ml's LogisticRegression is binary only"}
     elif args.without_dask_ml:
@@ -303,91 +300,130 @@ def table(rows, base, cluster):
     if cluster:
         head += ["round trips", "x CV trips", "graphs", "MB"]
     head += ["C", "log-loss", "warn"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    cells = []
     b = rows.get(base, {})
     for name, r in rows.items():
         if "error" in r:
-            lines.append(f"| {name} | " + " | ".join(["-"] * (len(head) - 2)) + f" | {r['error']} |")
+            cells.append([name, *["-"] * (len(head) - 2), r["error"]])
             continue
-        cells = [name, f"{r['wall']:.3f}", ratio(r["wall"], b.get("wall")), fmt(r["rounds"], ".0f"),
-                 ratio(r["rounds"], b.get("rounds"))]
+        row = [name, f"{r['wall']:.3f}", ratio(r["wall"], b.get("wall")), fmt(r["rounds"], ".0f"),
+               ratio(r["rounds"], b.get("rounds"))]
         if cluster:
             c, bc = r["cost"], b.get("cost")
             mb = (c["bytes_sent"] + c["bytes_received"] + c["worker_bytes"]) / 1e6
-            cells += [str(c["round_trips"]), ratio(c["round_trips"], bc and bc["round_trips"]),
-                      f"{r['graphs']:.0f}", f"{mb:.2f}"]
-        cells += [f"{r['C']:.4g}", f"{r['logloss']:.5f}", str(r["warnings"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            row += [str(c["round_trips"]), ratio(c["round_trips"], bc and bc["round_trips"]),
+                    f"{r['graphs']:.0f}", f"{mb:.2f}"]
+        row += [f"{r['C']:.4g}", f"{r['logloss']:.5f}", str(r["warnings"])]
+        cells.append(row)
+    return markdown_table(head, cells)
 
 
-def goal(name, value, bound):
-    ok = value is not None and value <= bound
-    print(f"  {'PASS' if ok else 'FAIL'}  {name}: {fmt(value, '.2f')} (<= {bound:g})")
+def csv_rows(setting, rows):
+    """One CSV row per method of a setting."""
+    out = []
+    for name, r in rows.items():
+        row = dict(setting=setting, method=name, error=r.get("error"))
+        if "error" not in r:
+            row.update(wall=r["wall"], rounds=r["rounds"], C=r["C"], logloss=r["logloss"], warnings=r["warnings"],
+                       graphs=r.get("graphs"), **(r["cost"] or {}))
+        out.append(row)
+    return out
 
 
-def report(args, local, cluster, Cs):
+CSV_COLUMNS = ["setting", "method", "error", "wall", "rounds", "round_trips", "computes", "bytes_sent",
+               "bytes_received", "worker_bytes", "graphs", "C", "logloss", "warnings"]
+
+
+def fill_report(report, args, local, cluster, Cs):
+    """The report's tables, rows and goals from every method's results."""
     kind = "binary" if args.classes == 2 else f"softmax, {args.classes} classes"
-    print(f"\n# Cross-validated C: n={args.rows:,} d={args.features} ({kind}), {len(Cs)} values of C "
-          f"in [{Cs[0]:g}, {Cs[-1]:g}], {args.folds} stratified folds, tol={args.tol:g}, "
-          f"max_iter={args.max_iter}; medians of {args.repeats} fits")
-    goals = []
+    report.intro.append(
+        f"n={args.rows:,} d={args.features} ({kind}), {len(Cs)} values of C in [{Cs[0]:g}, {Cs[-1]:g}], "
+        f"{args.folds} stratified folds, tol={args.tol:g}, max_iter={args.max_iter}; medians of {args.repeats} fits."
+    )
     if local:
-        print("\n## In-process (NumPy data)\n")
-        print(table(local, "DINGO CV", cluster=False))
-        cv = local["DINGO CV"]["wall"]
+        cv, grid = local["DINGO CV"], local["GridSearchCV(DINGO)"]
+        report.sections.append(("## In-process (NumPy data)", table(local, "DINGO CV", cluster=False) + (
+            f"\n\nGridSearchCV of the plain estimator / DINGO CV: {grid['rounds'] / cv['rounds']:.2f}x the rounds, "
+            f"{grid['wall'] / cv['wall']:.2f}x the wall time."
+        )))
         for solver in ("lbfgs", "newton-cholesky"):
-            goals.append((f"in-process no slower than LogisticRegressionCV ({solver}): DINGO CV wall / its wall",
-                          cv / local[f"sklearn LRCV {solver}"]["wall"], GOALS["wall_vs_lrcv"]))
-        grid = local["GridSearchCV(DINGO)"]
-        print(f"\nGridSearchCV of the plain estimator / DINGO CV: {grid['rounds'] / local['DINGO CV']['rounds']:.2f}x "
-              f"the rounds, {grid['wall'] / cv:.2f}x the wall time.")
+            report.goals.append(bound_goal(
+                f"in-process no slower than LogisticRegressionCV ({solver}): DINGO CV wall / its wall",
+                cv["wall"] / local[f"sklearn LRCV {solver}"]["wall"], GOALS["wall_vs_lrcv"],
+            ))
+        report.rows += csv_rows("in-process", local)
     if cluster:
-        print(f"\n## On a {args.workers}-worker Dask LocalCluster (1 thread each)\n")
-        print(table(cluster, "DINGO CV (dask)", cluster=True))
-        print("\n\\* joblib-dask: fits on the workers whose `converged_` is False (their warnings stay there).")
-        print("GridSearchCV takes the NumPy arrays (it indexes X in memory); joblib ships them to the workers,\n"
-              "submits and collects its batches asynchronously (graphs, not blocking round trips); its refit runs\n"
-              "here. dask-ml's graphs include those its fits submit from the workers (one per lbfgs evaluation).")
+        report.sections.append((f"## On a {args.workers}-worker Dask LocalCluster (1 thread each)", "\n".join([
+            table(cluster, "DINGO CV (dask)", cluster=True), "",
+            "\\* joblib-dask: fits on the workers whose `converged_` is False (their warnings stay there). "
+            "GridSearchCV takes the NumPy arrays (it indexes X in memory); joblib ships them to the workers, "
+            "submits and collects its batches asynchronously (graphs, not blocking round trips); its refit runs "
+            "here. dask-ml's graphs include those its fits submit from the workers (one per lbfgs evaluation).",
+        ])))
         cv, grid = cluster.get("DINGO CV (dask)", {}), cluster.get("GridSearchCV(DINGO) on Dask arrays", {})
         ok = "error" not in cv and "error" not in grid
-        goals.append(("CV round trips <= 1/4 of GridSearchCV's on the Dask arrays: ratio",
-                      cv["cost"]["round_trips"] / grid["cost"]["round_trips"] if ok else None, GOALS["trips_vs_grid"]))
-        goals.append(("CV wall < GridSearchCV's on the Dask arrays: ratio",
-                      cv["wall"] / grid["wall"] if ok else None, GOALS["wall_vs_grid"]))
-    print("\n## Goals\n")
-    for g in goals:
-        goal(*g)
+        report.goals.append(bound_goal(
+            "CV round trips <= 1/4 of GridSearchCV's on the Dask arrays: ratio",
+            cv["cost"]["round_trips"] / grid["cost"]["round_trips"] if ok else None, GOALS["trips_vs_grid"],
+        ))
+        report.goals.append(bound_goal("CV wall < GridSearchCV's on the Dask arrays: ratio",
+                                       cv["wall"] / grid["wall"] if ok else None, GOALS["wall_vs_grid"]))
+        report.rows += csv_rows("cluster", cluster)
+    return report
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--features", type=int, default=20)
+QUICK = dict(rows=2_000, features=5, cs=2, folds=2, repeats=1)
+DEFAULTS = dict(rows=50_000, features=20, cs=8, folds=5, repeats=3)
+
+
+def parse_args(argv):
+    parser = suite_parser(NAME, __doc__, "2,000 x 5 rows, 2 values of C, 2 folds, one search each (CI)")
+    parser.add_argument("--rows", type=int, default=None, help="default 50,000")
+    parser.add_argument("--features", type=int, default=None, help="default 20")
     parser.add_argument("--classes", type=int, default=2, help="2: logistic; more: softmax")
-    parser.add_argument("--cs", type=int, default=8, help="values of C: np.logspace(-4, 4, cs)")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--cs", type=int, default=None, help="values of C: np.logspace(-4, 4, cs) (default 8)")
+    parser.add_argument("--folds", type=int, default=None, help="default 5")
     parser.add_argument("--tol", type=float, default=1e-4, help="every method's tol")
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--shards", type=int, default=None, help="DINGO's n_shards (default: its own)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=None, help="default 3")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--settings", default="in-process,cluster")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--without-dask-ml", action="store_true", help="skip dask-ml's (slow) search")
     args = parser.parse_args(argv)
-    settings = {s.strip() for s in args.settings.split(",") if s.strip()}
-    if not settings <= {"in-process", "cluster"} or not settings:
+    for key, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.settings = {s.strip() for s in args.settings.split(",") if s.strip()}
+    if not args.settings <= {"in-process", "cluster"} or not args.settings:
         parser.error("--settings: in-process, cluster or both")
     if args.classes < 2 or args.folds < 2 or args.cs < 1:
         parser.error("need --classes >= 2, --folds >= 2, --cs >= 1")
+    return args
 
+
+def command_text(args):
+    defaults = QUICK if args.quick else DEFAULTS
+    settings = [s for s in ("in-process", "cluster") if s in args.settings]
+    return command_line(NAME, args.quick, [
+        *((f"--{key}", getattr(args, key), value) for key, value in defaults.items()),
+        ("--classes", args.classes, 2), ("--tol", args.tol, 1e-4), ("--max-iter", args.max_iter, 100),
+        ("--shards", args.shards, None), ("--workers", args.workers, 2),
+        ("--settings", settings, ["in-process", "cluster"]), ("--seed", args.seed, 0),
+        ("--without-dask-ml", args.without_dask_ml, False),
+    ])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    report = Report(NAME, "Choosing C by cross-validation", command_text(args), environment=environment_text(),
+                    columns=CSV_COLUMNS)
     X, y, splits = make_problem(args)
     Cs = np.logspace(-4, 4, args.cs)
-    local = in_process(args, X, y, splits, Cs) if "in-process" in settings else None
-    cluster = on_cluster(args, X, y, splits, Cs) if "cluster" in settings else None
-    report(args, local, cluster, Cs)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    local = in_process(args, X, y, splits, Cs) if "in-process" in args.settings else None
+    cluster = on_cluster(args, X, y, splits, Cs) if "cluster" in args.settings else None
+    fill_report(report, args, local, cluster, Cs)
+    write(report, args.out)
+    return 0

@@ -1,15 +1,18 @@
 """Where the exact (eigendecomposition) and Krylov sub-problem paths cross.
 
+Studies the cost model of ``subproblem_solver="auto"``: ``EIGH_COST``,
+``PASS_PENALTY`` and ``HESSP_PER_ROUND`` (``sklearn_dingo/_shard/_subproblems.py``).
+
 Times one-shard fits (every iteration's round A, case test and line search)
 for both methods over a grid of shard sizes and parameter dimensions, for
 the binary and the softmax objective, and prints the measured ratio of
-seconds per iteration beside the ratio the "auto" cost model predicts. The cost model's constants in
-``sklearn_dingo/_subproblems.py`` were fitted to this table.
+seconds per iteration beside the ratio the "auto" cost model predicts. The cost model's constants
+were fitted to this table.
 
 Also times whole in-process fits per iteration on the 50,000 x 500 binary
 problem of issue 2 for both methods and for "auto".
 
-Run: ``python benchmarks/subproblem_crossover.py [--quick]``
+Run: ``python -m benchmarks study subproblem-crossover [--quick]``
 """
 
 import argparse
@@ -19,10 +22,16 @@ import time
 import numpy as np
 
 from sklearn_dingo._backends import LocalBackend
-from sklearn_dingo._solver._dingo import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from sklearn_dingo._shard import ShardData
 from sklearn_dingo._shard._subproblems import SubproblemConfig, estimated_costs
+from sklearn_dingo._solver._dingo import DingoConfig, dingo
+
+CONSTANTS = {
+    "EIGH_COST": "sklearn_dingo._shard._subproblems",
+    "PASS_PENALTY": "sklearn_dingo._shard._subproblems",
+    "HESSP_PER_ROUND": "sklearn_dingo._shard._subproblems",
+}
 
 
 def make_shard(n, d, K, seed=0):
@@ -55,7 +64,8 @@ def crossover_table(quick):
         sizes = [(2000, 50), (2000, 200)]
     # The in-process backend gives its one shard all cores' BLAS threads, as in a real fit.
     print("Seconds per iteration of a one-shard fit to |g| <= 1e-8, BLAS on all cores")
-    print("objective    n_j     d     D  exact_s/it (its)  krylov_s/it (its)  measured exact/krylov  model exact/krylov  auto")
+    print("objective    n_j     d     D  exact_s/it (its)  krylov_s/it (its)  "
+          "measured exact/krylov  model exact/krylov  auto")
     for K in (1, 10):
         for n, d in sizes:
             if K == 10:
@@ -87,12 +97,15 @@ def per_iteration(quick):
             t0 = time.perf_counter()
             est.fit(X, y)
             per_iter.append((time.perf_counter() - t0) / est.n_iter_[0])
-        print(f"  {method:<7} {statistics.median(per_iter):8.3f} s/iteration  ({est.n_iter_[0]} iterations, {est.n_communication_rounds_} rounds)")
+        print(f"  {method:<7} {statistics.median(per_iter):8.3f} s/iteration  "
+              f"({est.n_iter_[0]} iterations, {est.n_communication_rounds_} rounds)")
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks study subproblem-crossover", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     crossover_table(args.quick)
     per_iteration(args.quick)

@@ -110,40 +110,39 @@ class DingoInProcess(Solver):
     def __init__(self, float32=False):
         super().__init__("dingo float32" if float32 else "dingo", "in-process", "dingo", float32)
 
-    def fit(self, problem, data, size):
+    def fit(self, problem, data, size, callbacks=()):
+        """``callbacks``: scikit-learn callbacks given to the estimator (``set_callbacks``)."""
         from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 
         Est = DingoLogisticRegression if problem.binary else DingoSoftmaxRegression
         model = Est(C=problem.C, fit_intercept=False, tol=DINGO_TOL, max_iter=DINGO_MAX_ITER)
+        if callbacks:
+            model.set_callbacks(*callbacks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(self.X_of(problem), problem.y)
-        return _dingo_output(model)
+        return dingo_output(model)
 
 
 class DingoDask(Solver):
     def __init__(self, float32=False):
         super().__init__("dingo float32 (dask)" if float32 else "dingo (dask)", "cluster", "dingo", float32)
 
-    def fit(self, problem, data, size):
+    def fit(self, problem, data, size, callbacks=()):
+        """``callbacks``: scikit-learn callbacks given to the estimator (the meter's iteration marks)."""
         from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 
         Est = DingoLogisticRegression if problem.binary else DingoSoftmaxRegression
-        model = Est(
-            C=problem.C,
-            fit_intercept=False,
-            tol=DINGO_TOL,
-            max_iter=DINGO_MAX_ITER,
-            backend="dask",
-            verbose=getattr(self, "verbose", 0),  # run.py reads the meter at each verbose line
-        )
+        model = Est(C=problem.C, fit_intercept=False, tol=DINGO_TOL, max_iter=DINGO_MAX_ITER, backend="dask")
+        if callbacks:
+            model.set_callbacks(*callbacks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(data.X_dingo_float32 if self.float32 else data.X_dingo, data.y_labels)
-        return _dingo_output(model)
+        return dingo_output(model)
 
 
-def _dingo_output(model):
+def dingo_output(model):
     h = model.history_
     return FitOutput(
         coef=model.coef_,
@@ -339,7 +338,7 @@ def check_dask_glm_objective(problem, rng_seed=0, max_rows=2000):
         from dask_glm.regularizers import L2
     except ImportError:
         return None
-    from _measure import objective_gradient
+    from .measure import objective_gradient
 
     X = problem.X[:max_rows]
     X = X.toarray() if sp.issparse(X) else np.asarray(X)
@@ -348,6 +347,3 @@ def check_dask_glm_objective(problem, rng_seed=0, max_rows=2000):
     theirs = float(L2().add_reg_f(Logistic.pointwise_loss, 1.0 / problem.C)(beta, X, y))
     ours, _ = objective_gradient(X, y, beta, problem.C, 2)
     return abs(theirs - X.shape[0] * ours) / abs(theirs)
-
-
-__all__ = ["ClusterData", "FitOutput", "NotApplicable", "all_solvers"]

@@ -1,5 +1,11 @@
 """Time of the shard kernels that dominate a fit, each variant side by side.
 
+Studies ``_PRODUCT_BLOCK_BYTES`` (the row blocks of a Hessian-vector product or
+line-search batch, read once while in cache) and ``GRAM_BLOCK_ROWS`` (the
+Gram blocks of an explicit Hessian), both in ``sklearn_dingo/_objectives/_base.py``,
+and the float32 kernels ``hessian_precision="auto"`` picks above
+``SINGLE_PRECISION_MIN_ENTRIES`` (``sklearn_dingo/_shard/_subproblems.py``).
+
 On generated dense data of the benchmark problems' shapes, measures in one
 run (medians of ``--repeats``, the variants of a kernel run in turn so that
 they share the machine's load) and prints the ratios:
@@ -17,7 +23,7 @@ they share the machine's load) and prints the ratios:
   then the trial gradients (``loss_gradient_batch`` given ``eta_p``: two
   passes over X) against both in one blocked pass (``eta_p=None``).
 
-    python benchmarks/shard_kernels.py [--repeats 9] [--kernels products,hessians,line-search]
+    python -m benchmarks study shard-kernels [--repeats 9] [--kernels products,hessians,line-search]
 """
 
 import argparse
@@ -25,9 +31,14 @@ import time
 
 import numpy as np
 
-from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
+from sklearn_dingo._objectives import GRAM_BLOCK_ROWS, BinaryLogistic, MultinomialSoftmax
+from sklearn_dingo._shard import FeatureCache, ShardData
 
-from sklearn_dingo._shard import ShardData
+CONSTANTS = {
+    "_PRODUCT_BLOCK_BYTES": "sklearn_dingo._objectives._base",
+    "GRAM_BLOCK_ROWS": "sklearn_dingo._objectives._base",
+    "SINGLE_PRECISION_MIN_ENTRIES": "sklearn_dingo._shard._subproblems",
+}
 
 PRODUCT_SHAPES = {
     "softmax 60,000 x 784, K=10 (problem 4)": (60_000, 784, 10),
@@ -39,7 +50,7 @@ GRAM_SHAPES = {
 }
 # Shapes of the Gram kernel that also compare rows sorted by a feature, with
 # an intercept and C=1: a shard of every 4th row of heterogeneous.py's
-# problem a (the case the centred float32 blocks are for).
+# problem a of the layouts suite (the case the centred float32 blocks are for).
 SORTED_GRAM_SHAPES = {
     "softmax 50,000 x 40, K=5, intercept, random rows": (50_000, 40, 5, False),
     "softmax 50,000 x 40, K=5, intercept, sorted by x_0": (50_000, 40, 5, True),
@@ -86,7 +97,8 @@ def _median_seconds(funcs, repeats):
 
 def hessian_products(rng, repeats):
     print(f"\nOne Hessian-vector product (median of {repeats})")
-    print(f"{'shape':<48} {'two passes':>11} {'blocks f64':>11} {'blocks f32':>11} {'speed-up f64':>13} {'speed-up f32':>13} {'rel. error f32':>15}")
+    print(f"{'shape':<48} {'two passes':>11} {'blocks f64':>11} {'blocks f32':>11} "
+          f"{'speed-up f64':>13} {'speed-up f32':>13} {'rel. error f32':>15}")
     for name, (n, d, K) in PRODUCT_SHAPES.items():
         objective, shard, _, curvature = _shard(n, d, K, rng)
         v = rng.standard_normal(objective.n_params)
@@ -105,10 +117,10 @@ def hessian_products(rng, repeats):
 
 def _raw_rows(shard):
     """The shard with float32 Gram blocks of the raw rows (block centres zero): the previous kernel."""
-    raw = ShardData(shard.X, shard.Y, shard.sample_weight, shard.weight_sum)
-    n_blocks = -(-shard.n_samples // 2048)
-    raw.__dict__["X_single_centred"] = (shard.X_single, np.zeros((n_blocks, shard.X.shape[1])))
-    return raw
+    features = FeatureCache(shard.X)
+    n_blocks = -(-shard.n_samples // GRAM_BLOCK_ROWS)
+    features.__dict__["X_single_centred"] = (shard.X_single, np.zeros((n_blocks, shard.X.shape[1])))
+    return ShardData(shard.X, shard.Y, shard.sample_weight, shard.weight_sum, features=features)
 
 
 def explicit_hessians(rng, repeats):
@@ -178,14 +190,12 @@ KERNELS = {"products": hessian_products, "hessians": explicit_hessians, "line-se
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks study shard-kernels", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--kernels", default=",".join(KERNELS), help=f"comma-separated subset of {','.join(KERNELS)}")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     for name in args.kernels.split(","):
         KERNELS[name.strip()](rng, args.repeats)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,11 @@
-#!/usr/bin/env python
 """How far a float32 fit resolves the gradient, and where it stops.
+
+Studies the resolution stop of the driver: ``RESOLUTION_STALL``,
+``ROUNDING_FLOOR`` and ``ROUNDING_STALL`` (``sklearn_dingo/_solver/_resolution.py``).
 
 Usage::
 
-    python benchmarks/float32_resolution.py [--max-iter 60]
+    python -m benchmarks study float32-resolution [--max-iter 60]
 
 For bundled and generated problems, fits float32 data with ``tol=0`` (run to
 the resolution stop) and with the default ``tol=1e-6``, and prints, side by
@@ -26,6 +28,12 @@ from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from sklearn_dingo._shard import ShardData
 
+CONSTANTS = {
+    "RESOLUTION_STALL": "sklearn_dingo._solver._resolution",
+    "ROUNDING_FLOOR": "sklearn_dingo._solver._resolution",
+    "ROUNDING_STALL": "sklearn_dingo._solver._resolution",
+}
+
 
 def problems():
     """(name, X, y, estimator class) of the problems measured."""
@@ -46,7 +54,9 @@ def float64_gradient_norm(model, X32, y, C):
     if len(classes) == 2:
         objective = BinaryLogistic(n_features=d, fit_intercept=True, C=C, total_weight=float(n))
     else:
-        objective = MultinomialSoftmax(n_features=d, n_classes=len(classes), fit_intercept=True, C=C, total_weight=float(n))
+        objective = MultinomialSoftmax(
+            n_features=d, n_classes=len(classes), fit_intercept=True, C=C, total_weight=float(n)
+        )
     shard = ShardData(X, objective.encode_targets(y_index), np.ones(n), float(n))
     W = np.concatenate([model.coef_.T, model.intercept_[None, :]]).astype(np.float64)
     _, gradient = objective.loss_gradient(shard, W.ravel())
@@ -54,7 +64,9 @@ def float64_gradient_norm(model, X32, y, C):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks study float32-resolution", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--max-iter", type=int, default=60)
     parser.add_argument("--C", type=float, default=1.0)
     args = parser.parse_args(argv)
@@ -70,7 +82,3 @@ def main(argv=None):
                 f"{name:<30} {tol:>6g} {int(model.n_iter_[0]):>5} {history[-1]:>13.3e} "
                 f"{float64_gradient_norm(model, X32, y, args.C):>12.3e} {history[0]:>9.3g}  {model.stop_reason_}"
             )
-
-
-if __name__ == "__main__":
-    main()

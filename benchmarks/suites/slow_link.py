@@ -26,13 +26,15 @@ Per link setting (fresh processes each time), each solver fits
   cycles per fit, from the time its rounds took);
 * speed-ups of DINGO over dask-ml's lbfgs and newton, each to the optimum
   it reaches (f - f* is shown);
-* the modelled slow-network time of ``benchmarks/run.py`` (the fit on a fast
+* the modelled slow-network time of the ``compare`` suite (the fit on a fast
   link plus 50 ms per blocking client call plus the bytes at 50 Mbit/s),
   checked against the measured time on the 50 ms link.
 
-Example::
+Writes ``DIR/slow-link.md`` and ``.csv`` (default DIR: ``benchmarks/results/``).
+``--quick``: 3,000 x 5 rows, links of 0 and 10 ms without a bandwidth limit,
+one fit per solver (well under a minute). Example::
 
-    python benchmarks/slow_link.py --rtt-ms 0,10,50 --mbit inf,inf,50 --repeats 3
+    python -m benchmarks slow-link --rtt-ms 0,10,50 --mbit inf,inf,50 --repeats 3
 """
 
 import argparse
@@ -48,12 +50,14 @@ import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ..common.cli import suite_parser
+from ..common.measure import ClusterMeter
+from ..common.report import ROOT, Report, bound_goal, command_line, environment_text, log, markdown_table, write
 
+NAME = "slow-link"
 HOST = "127.0.0.1"
 READ_BYTES = 256 * 1024
 GOALS = {"trips_per_cycle": 1.2, "setup_trips": 3.0, "x_lbfgs": 12.0, "x_newton": 3.0}
@@ -175,9 +179,9 @@ class SlowLinkCluster:
         self.processes = []
 
     def _spawn(self, args, name, env=None):
-        log = open(os.path.join(self.workdir, name + ".log"), "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-        self.processes.append((process, log))
+        output = open(os.path.join(self.workdir, name + ".log"), "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        self.processes.append((process, output))
         return process
 
     def __enter__(self):
@@ -193,7 +197,7 @@ class SlowLinkCluster:
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         py = sys.executable
         try:
-            link = self._spawn([py, __file__, "--serve-link", json.dumps(spec)], "link")
+            link = self._spawn([py, "-m", "benchmarks", NAME, "--serve-link", json.dumps(spec)], "link")
             sched = self._spawn(
                 [py, "-m", "dask", "scheduler", "--host", HOST, "--port", str(scheduler), "--no-dashboard"],
                 "scheduler", env,
@@ -231,14 +235,14 @@ class SlowLinkCluster:
         client = getattr(self, "client", None)
         if client is not None:
             client.close(timeout=10)
-        for process, log in reversed(self.processes):
+        for process, output in reversed(self.processes):
             process.terminate()
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
-            log.close()
+            output.close()
         self.processes = []
 
 
@@ -263,7 +267,9 @@ def cluster_data(cluster, args):
 
     client, rows = cluster.client, block_rows(args.n, cluster.n_workers)
     blocks = [
-        client.submit(make_block, i, r, args.d, args.seed, args.corr, workers=[a], allow_other_workers=False, pure=False)
+        client.submit(
+            make_block, i, r, args.d, args.seed, args.corr, workers=[a], allow_other_workers=False, pure=False
+        )
         for i, (r, a) in enumerate(zip(rows, cluster.addresses))
     ]
     arrays = []
@@ -301,8 +307,6 @@ def count_graphs(dask_scheduler=None):
 
 def fit(cluster, solver, X, y, args, max_iter=None):
     """One fit on the cluster: wall seconds, coef, intercept, and what it cost."""
-    from _measure import ClusterMeter
-
     client = cluster.client
     graphs, link_bytes = client.run_on_scheduler(count_graphs), cluster.link_bytes()
     meter = ClusterMeter(client)
@@ -356,7 +360,7 @@ def measure_setting(args, rtt_ms, mbit):
         for _ in range(args.repeats):
             for solver in args.solvers:
                 fits.append(fit(cluster, solver, X, y, args))
-                print(f"  {solver:7s} {fits[-1]['wall']:7.2f} s", flush=True)
+                log(f"  {solver:7s} {fits[-1]['wall']:7.2f} s")
     return fits
 
 
@@ -368,7 +372,10 @@ def summarise(fits, Xloc, yloc, C):
         by_solver.setdefault(f["solver"], []).append(f)
     out = {}
     for solver, runs in by_solver.items():
-        row = {key: statistics.median([r[key] for r in runs]) for key, v in runs[0].items() if isinstance(v, (int, float))}
+        row = {
+            key: statistics.median([r[key] for r in runs])
+            for key, v in runs[0].items() if isinstance(v, (int, float))
+        }
         row["objective"] = max(objective(Xloc, yloc, r["coef"], r["intercept"], C) for r in runs)
         row["walls"] = [r["wall"] for r in runs]
         out[solver] = row
@@ -376,71 +383,115 @@ def summarise(fits, Xloc, yloc, C):
 
 
 def modelled_seconds(row, rtt_ms, mbit):
-    """benchmarks/run.py's slow-network model: fast-link wall + blocking calls x RTT + bytes / bandwidth."""
+    """The compare suite's slow-network model (its "slow-net s" column).
+
+    Fast-link wall + blocking calls x RTT + bytes / bandwidth.
+    """
     transfer = row["link_bytes"] * 8.0 / (mbit * 1e6) if math.isfinite(mbit) else 0.0
     return row["wall"] + row["waits"] * rtt_ms / 1000.0 + transfer
 
 
-def report(settings, f_star, args):
-    print(f"\nn={args.n} d={args.d} corr={args.corr} C={args.C} on {args.workers} single-thread workers, "
-          f"{args.chunks_per_worker} row chunk(s) each; f* = {f_star:.15f}; medians of {args.repeats} fits")
-    header = f"{'link':>16s} {'solver':>7s} {'wall s':>7s} {'f - f*':>9s} {'graphs':>6s} {'waits':>5s} {'link kB':>8s}"
-    print(header + f" {'iters':>5s} {'cycles':>6s} {'setup s':>7s} {'rounds s':>8s}")
-    for (rtt, mbit), rows in settings:
-        link = f"{rtt:g} ms" + ("" if not math.isfinite(mbit) else f", {mbit:g} Mb/s")
-        for solver, r in rows.items():
-            tail = ""
-            if solver == "dingo":
-                tail = f" {r['iterations']:>5.0f} {r['cycles']:>6.0f} {r['setup_s']:>7.3f} {r['rounds_s']:>8.3f}"
-            print(f"{link:>16s} {solver:>7s} {r['wall']:>7.2f} {r['objective'] - f_star:>9.1e} {r['graphs']:>6.0f} "
-                  f"{r['waits']:>5.0f} {r['link_bytes'] / 1e3:>8.1f}{tail}")
+def _link_text(rtt, mbit):
+    return f"{rtt:g} ms" + ("" if not math.isfinite(mbit) else f", {mbit:g} Mbit/s")
+
+
+def fits_table(settings, f_star):
+    """Every (link, solver): the medians, and DINGO's iterations, rounds and cycles."""
+    head = ["link", "solver", "wall s", "f - f*", "graphs", "waits", "link kB", "iters", "rounds", "cycles",
+            "setup s", "rounds s"]
+    cells, rows = [], []
+    for (rtt, mbit), by_solver in settings:
+        for solver, r in by_solver.items():
+            dingo = solver == "dingo"
+            cells.append([
+                _link_text(rtt, mbit), solver, f"{r['wall']:.2f}", f"{r['objective'] - f_star:.1e}",
+                f"{r['graphs']:.0f}",
+                f"{r['waits']:.0f}", f"{r['link_bytes'] / 1e3:.1f}",
+                *([f"{r[k]:.0f}" for k in ("iterations", "rounds", "cycles")] if dingo else ["", "", ""]),
+                *([f"{r['setup_s']:.3f}", f"{r['rounds_s']:.3f}"] if dingo else ["", ""]),
+            ])
+            rows.append(dict(rtt_ms=rtt, mbit=mbit, solver=solver, gap=r["objective"] - f_star,
+                             **{k: v for k, v in r.items() if k != "walls"}))
+    return markdown_table(head, cells), rows
+
+
+def link_round_trips(settings, modelled_against):
+    """Lines of link round trips and speed-ups per setting after the first; the goals at the largest RTT."""
     (rtt0, _), base = settings[0]
-    goals = []
-    print("\nlink round trips (from the difference to the first setting) and speed-ups of DINGO:")
-    for (rtt, mbit), rows in settings[1:]:
+    lines, goals = [], []
+    for (rtt, _mbit), rows in settings[1:]:
         seconds = (rtt - rtt0) / 1000.0
         d, d0 = rows["dingo"], base["dingo"]
         per_cycle = (d["rounds_s"] - d0["rounds_s"]) / seconds / d["cycles"]
         setup = (d["setup_s"] - d0["setup_s"]) / seconds
         fits = {s: (r["wall"] - base[s]["wall"]) / seconds for s, r in rows.items()}
-        line = f"  {rtt:g} ms: DINGO {per_cycle:.2f} per cycle, {setup:.2f} for the setup; per fit: " + ", ".join(
+        line = f"- {rtt:g} ms: DINGO {per_cycle:.2f} per cycle, {setup:.2f} for the setup; per fit: " + ", ".join(
             f"{s} {v:.1f}" for s, v in fits.items()
         )
         speedups = {s: r["wall"] / d["wall"] for s, r in rows.items() if s != "dingo"}
         if speedups:
             line += "; x faster than " + ", ".join(f"{s} {v:.1f}" for s, v in speedups.items())
-        print(line)
-        if rtt == max(r for (r, _), _ in settings):
+        lines.append(line)
+        if rtt == modelled_against:
             goals += [
-                ("round trips per cycle", per_cycle, "<=", GOALS["trips_per_cycle"]),
-                ("round trips of the setup", setup, "<=", GOALS["setup_trips"]),
+                bound_goal("round trips per cycle", per_cycle, GOALS["trips_per_cycle"]),
+                bound_goal("round trips of the setup", setup, GOALS["setup_trips"]),
             ]
-            if "lbfgs" in speedups:
-                goals.append((f"x faster than dask-ml lbfgs at {rtt:g} ms", speedups["lbfgs"], ">=", GOALS["x_lbfgs"]))
-            if "newton" in speedups:
-                goals.append((f"x faster than dask-ml newton at {rtt:g} ms", speedups["newton"], ">=", GOALS["x_newton"]))
-            print(f"\nrun.py's slow-network model (the first setting's wall + one RTT per blocking wait + "
-                  f"the link's bytes at its bandwidth) against the {rtt:g} ms link:")
-            for solver, r in base.items():
-                modelled, measured = modelled_seconds(r, rtt - rtt0, mbit), rows[solver]["wall"]
-                print(f"  {solver:7s} modelled {modelled:6.2f} s, measured {measured:6.2f} s "
-                      f"(measured / modelled {measured / modelled:.2f})")
-    print("\ngoals:")
-    for name, value, sense, bound in goals:
-        ok = value <= bound if sense == "<=" else value >= bound
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}: {value:.2f} ({sense} {bound:g})")
+            for solver, key in (("lbfgs", "x_lbfgs"), ("newton", "x_newton")):
+                if solver in speedups:
+                    name = f"x faster than dask-ml {solver} at {rtt:g} ms"
+                    goals.append(bound_goal(name, speedups[solver], GOALS[key], ">="))
+    return "\n".join(lines), goals
+
+
+def model_check(settings):
+    """The compare suite's slow-network model against the largest RTT's measured times."""
+    (rtt0, _), base = settings[0]
+    (rtt, mbit), rows = max(settings[1:], key=lambda setting: setting[0][0])
+    cells = []
+    for solver, r in base.items():
+        modelled, measured = modelled_seconds(r, rtt - rtt0, mbit), rows[solver]["wall"]
+        cells.append([solver, f"{modelled:.2f}", f"{measured:.2f}", f"{measured / modelled:.2f}"])
+    text = (
+        f"The first setting's wall + one RTT per blocking wait + the link's bytes at its bandwidth, against the "
+        f"{_link_text(rtt, mbit)} link:\n\n"
+    )
+    return text + markdown_table(["solver", "modelled s", "measured s", "measured / modelled"], cells)
+
+
+def fill_report(report, args, settings, f_star):
+    """The report's sections, rows and goals from the medians of every setting."""
+    report.intro.append(
+        f"n={args.n:,} d={args.d} corr={args.corr:g} C={args.C:g} on {args.workers} single-thread workers, "
+        f"{args.chunks_per_worker} row chunk(s) each; f* = {f_star:.15f}; medians of {args.repeats} fit(s) per "
+        "link setting after a warm-up fit, fresh processes per setting."
+    )
+    table, report.rows = fits_table(settings, f_star)
+    report.columns = list(dict.fromkeys(key for row in report.rows for key in row))
+    report.sections.append(("## Fits", table))
+    largest = max(rtt for (rtt, _), _ in settings)
+    lines, report.goals = link_round_trips(settings, largest)
+    report.sections.append(("## Link round trips and speed-ups of DINGO",
+                            "From the difference to the first setting:\n\n" + lines))
+    report.sections.append(("## The slow-network model of `compare`", model_check(settings)))
+    return report
 
 
 def parse_list(text):
     return [float(v) for v in str(text).split(",") if v.strip()]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rtt-ms", default="0,10,50", help="round-trip times, one cluster each; the first is the base")
-    parser.add_argument("--mbit", default="inf,inf,50", help="bandwidth per direction for each RTT (inf: none)")
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--d", type=int, default=100)
+QUICK = dict(n=3_000, d=5, rtt_ms="0,10", mbit="inf", repeats=1)
+
+
+def parse_args(argv):
+    parser = suite_parser(NAME, __doc__, "3,000 x 5 rows, links of 0 and 10 ms, one fit each (CI)")
+    parser.add_argument("--rtt-ms", default=None, help="round-trip times, one cluster each; the first is the base "
+                        "(default 0,10,50)")
+    parser.add_argument("--mbit", default=None, help="bandwidth per direction for each RTT (inf: none; "
+                        "default inf,inf,50)")
+    parser.add_argument("--n", type=int, default=None, help="rows (default 100,000)")
+    parser.add_argument("--d", type=int, default=None, help="features (default 100)")
     parser.add_argument("--corr", type=float, default=0.5)
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--tol", type=float, default=1e-8, help="DINGO's tol")
@@ -450,34 +501,56 @@ def main(argv=None):
         help="row chunks made on each worker (DINGO's shards; more than a worker's threads: several per task)",
     )
     parser.add_argument("--solvers", default="dingo,lbfgs,newton")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=None, help="fits per solver and link (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--serve-link", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    defaults = QUICK if args.quick else dict(n=100_000, d=100, rtt_ms="0,10,50", mbit="inf,inf,50", repeats=3)
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.serve_link:
-        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-        return asyncio.run(_serve_link(json.loads(args.serve_link)))
+        return args
     args.solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     if "dingo" not in args.solvers:
         parser.error("--solvers must include dingo")
-    rtts, mbits = parse_list(args.rtt_ms), parse_list(args.mbit)
-    mbits = mbits * len(rtts) if len(mbits) == 1 else mbits
-    if len(mbits) != len(rtts) or len(rtts) < 2:
+    args.rtts, mbits = parse_list(args.rtt_ms), parse_list(args.mbit)
+    args.mbits = mbits * len(args.rtts) if len(mbits) == 1 else mbits
+    if len(args.mbits) != len(args.rtts) or len(args.rtts) < 2:
         parser.error("give two RTTs or more, and one bandwidth or one per RTT")
+    return args
 
+
+def command_text(args):
+    defaults = QUICK if args.quick else dict(n=100_000, d=100, rtt_ms="0,10,50", mbit="inf,inf,50", repeats=3)
+    return command_line(NAME, args.quick, [
+        ("--rtt-ms", args.rtt_ms, defaults["rtt_ms"]), ("--mbit", args.mbit, defaults["mbit"]),
+        ("--n", args.n, defaults["n"]), ("--d", args.d, defaults["d"]), ("--corr", args.corr, 0.5),
+        ("--C", args.C, 1.0), ("--tol", args.tol, 1e-8), ("--workers", args.workers, 2),
+        ("--chunks-per-worker", args.chunks_per_worker, 1), ("--solvers", args.solvers, ["dingo", "lbfgs", "newton"]),
+        ("--repeats", args.repeats, defaults["repeats"]), ("--seed", args.seed, 0),
+    ])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.serve_link:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        return asyncio.run(_serve_link(json.loads(args.serve_link)))
     from sklearn.linear_model import LogisticRegression
+
+    report = Report(NAME, "DINGO against dask-ml behind an emulated slow link", command_text(args),
+                    environment=environment_text())
 
     blocks = [make_block(i, r, args.d, args.seed, args.corr) for i, r in enumerate(block_rows(args.n, args.workers))]
     Xloc, yloc = np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
     ref = LogisticRegression(C=args.C, solver="newton-cholesky", tol=1e-12, max_iter=200).fit(Xloc, yloc)
     f_star = objective(Xloc, yloc, ref.coef_, ref.intercept_, args.C)
     settings = []
-    for rtt, mbit in zip(rtts, mbits):
-        print(f"-- link: RTT {rtt:g} ms, {mbit:g} Mbit/s", flush=True)
+    for rtt, mbit in zip(args.rtts, args.mbits):
+        log(f"-- link: RTT {rtt:g} ms, {mbit:g} Mbit/s")
         settings.append(((rtt, mbit), summarise(measure_setting(args, rtt, mbit), Xloc, yloc, args.C)))
     f_star = min([f_star] + [r["objective"] for _, rows in settings for r in rows.values()])
-    report(settings, f_star, args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    fill_report(report, args, settings, f_star)
+    write(report, args.out)
+    return 0

@@ -110,7 +110,7 @@ class Problem:
         return text
 
 
-def _correlated_standardised(rng, n, d):
+def correlated_standardised(rng, n, d):
     """Gaussian features with mild correlations, then standardised column-wise."""
     mix = np.eye(d) + 0.3 * rng.standard_normal((d, d)) / np.sqrt(d)
     X = rng.standard_normal((n, d)) @ mix
@@ -119,7 +119,7 @@ def _correlated_standardised(rng, n, d):
     return np.ascontiguousarray(X)
 
 
-def _binary_labels(rng, X, margin_scale=3.0):
+def binary_labels(rng, X, margin_scale=3.0):
     d = X.shape[1]
     w = rng.standard_normal(d) * (margin_scale / np.sqrt(d))
     return (rng.random(X.shape[0]) < expit(X @ w)).astype(np.int64)
@@ -127,8 +127,8 @@ def _binary_labels(rng, X, margin_scale=3.0):
 
 def _dense_standardised(size, rng):
     n, d = SIZES[size][1]
-    X = _correlated_standardised(rng, n, d)
-    return X, _binary_labels(rng, X)
+    X = correlated_standardised(rng, n, d)
+    return X, binary_labels(rng, X)
 
 
 def make_problem(key, size="default"):
@@ -147,12 +147,12 @@ def make_problem(key, size="default"):
     if key == 3:
         rng = np.random.default_rng(SEED + 3)
         n, d = SIZES[size][3]
-        X = _correlated_standardised(rng, n, d)
-        return Problem(3, "dense-wide", "binary dense, wide (n/d = 10)", X, _binary_labels(rng, X), C_VALUE)
+        X = correlated_standardised(rng, n, d)
+        return Problem(3, "dense-wide", "binary dense, wide (n/d = 10)", X, binary_labels(rng, X), C_VALUE)
     if key == 4:
         rng = np.random.default_rng(SEED + 4)
         n, d = SIZES[size][4]
-        X = _correlated_standardised(rng, n, d)
+        X = correlated_standardised(rng, n, d)
         W = rng.standard_normal((d, N_CLASSES)) * (3.0 / np.sqrt(d))
         P = softmax(X @ W, axis=1)
         # inverse-CDF sampling of one class per row

@@ -1,9 +1,10 @@
-"""Derived columns, the float32 comparison, the targets block, and the Markdown / CSV writers."""
+"""The compare suite's derived columns, targets, float32 comparison and table (``suites/compare.py``)."""
 
-import csv
 import math
 
 import numpy as np
+
+from ..common.report import Goal, column_table, fmt, fmt_bytes
 
 LATENCY_S = 0.050  # slow network: 50 ms per round trip
 BANDWIDTH_BPS = 50e6  # slow network: 50 Mbit/s
@@ -33,9 +34,10 @@ def dingo_at(ref, k):
     includes the tear-down), of the run with the median wall time.
     rounds: paper counting. round trips and bytes:
     in-process, the paper model (one round trip per reduce; history bytes);
-    on the cluster, measured by the client meter when the verbose line of
-    iteration k was printed (row 0: after set-up, plus one trip for the
-    initial reduce), with the fit's worker-to-worker bytes added in full.
+    on the cluster, the client meter when iteration k + 1 began (a
+    scikit-learn callback of the fit: ``common/measure.IterationMarks``;
+    row 0: after set-up, plus one trip for the initial reduce), with the
+    fit's worker-to-worker bytes added in full.
     """
     h = ref["history"]
     setup = max(ref["wall_of_history"] - h["time"][-1], 0.0)
@@ -110,102 +112,105 @@ def derive(rows, problem, pass_time, pass_time_float32=None):
 
 # -- targets -----------------------------------------------------------------------------
 def targets(problem, rows):
-    """PASS / FAIL / n/a lines of the issue's targets for one problem."""
+    """PASS / FAIL / n/a :class:`Goal` of each of the issue's targets for one problem."""
     by = {r["solver"]: r for r in rows if r["status"] == "ok"}
     ran = {r["solver"] for r in rows}
-    lines = []
-    local, remote = by.get("dingo"), by.get("dingo (dask)")
 
     def missing(solver):
         return "not run (--solvers)" if solver not in ran else f"{solver} failed"
 
-    def line(name, verdict, detail):
-        lines.append(dict(problem=problem.key, target=name, verdict=verdict, detail=detail))
-
-    # 1. in-process: to the optimum no slower than scikit-learn's fastest that gets there
-    name = "in-process: to the optimum (1e-8) no slower than sklearn's fastest solver that gets there"
+    found = []
     if problem.key in TARGET_PROBLEMS_IN_PROCESS:
-        if local is None or local.get("dingo_to_optimum") is None:
-            line(name, "FAIL", "dingo did not reach the optimum" if local else missing("dingo"))
-        else:
-            t = local["dingo_to_optimum"]["time"]
-            there = [
-                r
-                for r in rows
-                if r["status"] == "ok"
-                and r["family"] == "sklearn"
-                and r["dtype"] == "float64"  # the same data as dingo's
-                and r["rel_gap"] <= OPTIMUM_RTOL
-            ]
-            if not there:
-                line(name, "PASS", f"dingo {t:.2f} s; no sklearn solver reached 1e-8")
-            else:
-                best = min(there, key=lambda r: r["wall"])
-                verdict = "PASS" if t <= best["wall"] else "FAIL"
-                line(name, verdict, f"dingo {t:.2f} s vs {best['solver']} {best['wall']:.2f} s")
-    dml = [r for r in rows if r["status"] == "ok" and r["family"] == "dask-ml"]
+        found.append(_to_the_optimum_in_process(rows, by, missing))
+    found += _cluster_targets(by, [r for r in rows if r["status"] == "ok" and r["family"] == "dask-ml"], missing)
+    found += _memory_targets(problem, by, missing)
+    return [Goal(verdict, f"problem {problem.key}: {name}", detail) for name, verdict, detail in found]
+
+
+def _to_the_optimum_in_process(rows, by, missing):
+    """1. in-process: to the optimum no slower than scikit-learn's fastest solver that gets there."""
+    name = "in-process: to the optimum (1e-8) no slower than sklearn's fastest solver that gets there"
+    local = by.get("dingo")
+    if local is None or local.get("dingo_to_optimum") is None:
+        return name, "FAIL", "dingo did not reach the optimum" if local else missing("dingo")
+    t = local["dingo_to_optimum"]["time"]
+    there = [
+        r
+        for r in rows
+        if r["status"] == "ok"
+        and r["family"] == "sklearn"
+        and r["dtype"] == "float64"  # the same data as dingo's
+        and r["rel_gap"] <= OPTIMUM_RTOL
+    ]
+    if not there:
+        return name, "PASS", f"dingo {t:.2f} s; no sklearn solver reached 1e-8"
+    best = min(there, key=lambda r: r["wall"])
+    return name, "PASS" if t <= best["wall"] else "FAIL", f"dingo {t:.2f} s vs {best['solver']} {best['wall']:.2f} s"
+
+
+def _cluster_targets(by, dml, missing):
+    """2-4 and 6: against dask-ml on the cluster, in time, round trips and a slow network's model."""
+    remote = by.get("dingo (dask)")
     # "dask-ml lbfgs": its defaults; where those fail (sparse input), the normalize=False run.
     lbfgs = by.get("dask-ml lbfgs") or by.get("dask-ml lbfgs (normalize=False)")
     lbfgs_name = "dask-ml lbfgs" if lbfgs is None else lbfgs["solver"]
-    # 2. cluster: faster than dask-ml, reaching an objective at least as good
+    found = []
     name = "cluster: reaches each dask-ml solver's objective faster than that solver's fit"
     if remote is None:
-        line(name, "FAIL", missing("dingo (dask)"))
+        found.append((name, "FAIL", missing("dingo (dask)")))
     elif not dml:
-        line(name, "n/a", "no dask-ml solver ran on this problem")
+        found.append((name, "n/a", "no dask-ml solver ran on this problem"))
     else:
         verdicts, details = [], []
         for r in dml:
             at = r.get("dingo_to_f")
+            verdicts.append(at is not None and at["time"] < r["wall"])
             if at is None:
-                verdicts.append(False)
                 details.append(f"{r['solver']} {r['wall']:.2f} s: dingo never reached its objective")
             else:
-                verdicts.append(at["time"] < r["wall"])
                 details.append(f"{r['solver']} {r['wall']:.2f} s (gap {r['rel_gap']:.0e}) vs dingo {at['time']:.2f} s")
         details.append(f"dingo's whole fit to tol: {remote['wall']:.2f} s")
-        line(name, "PASS" if all(verdicts) else "FAIL", "; ".join(details))
-    # 3. the optimum in no more round trips than dask-ml lbfgs spends
-    name = "cluster: the optimum (1e-8) in <= dask-ml lbfgs's round trips"
+        found.append((name, "PASS" if all(verdicts) else "FAIL", "; ".join(details)))
+    names = (
+        "cluster: the optimum (1e-8) in <= dask-ml lbfgs's round trips",
+        "cluster: dask-ml lbfgs's final objective in <= 1/3 of its round trips",
+        "slow network (50 ms, 50 Mbit/s): <= 1/5 of dask-ml lbfgs's modelled time at equal objective",
+    )
     if remote is None or lbfgs is None:
-        line(name, "n/a" if lbfgs is None else "FAIL", "dask-ml lbfgs did not run" if lbfgs is None else missing("dingo (dask)"))
+        why = ("n/a", "dask-ml lbfgs did not run") if lbfgs is None else ("FAIL", missing("dingo (dask)"))
+        return found + [(n, *why) for n in names]
+    at = remote.get("dingo_to_optimum")
+    if at is None:
+        found.append((names[0], "FAIL", "dingo (dask) did not reach the optimum"))
     else:
-        at = remote.get("dingo_to_optimum")
-        if at is None:
-            line(name, "FAIL", "dingo (dask) did not reach the optimum")
-        else:
-            verdict = "PASS" if at["round_trips"] <= lbfgs["round_trips"] else "FAIL"
-            line(
-                name,
-                verdict,
-                f"dingo {at['round_trips']} measured round trips ({at['rounds']} paper rounds) vs "
-                f"{lbfgs_name} {lbfgs['round_trips']} (gap {lbfgs['rel_gap']:.1e})",
-            )
-    # 4. dask-ml lbfgs's objective in a third of its round trips
-    name = "cluster: dask-ml lbfgs's final objective in <= 1/3 of its round trips"
-    # 6. slow network: <= 1/5 of dask-ml lbfgs's modelled time at equal objective
-    name6 = "slow network (50 ms, 50 Mbit/s): <= 1/5 of dask-ml lbfgs's modelled time at equal objective"
-    if remote is None or lbfgs is None:
-        for n_ in (name, name6):
-            line(n_, "n/a" if lbfgs is None else "FAIL", "dask-ml lbfgs did not run" if lbfgs is None else missing("dingo (dask)"))
-    else:
-        at = lbfgs.get("dingo_to_f")
-        if at is None:
-            line(name, "FAIL", f"dingo (dask) never reached {lbfgs_name}'s objective")
-            line(name6, "FAIL", f"dingo (dask) never reached {lbfgs_name}'s objective")
-        else:
-            verdict = "PASS" if 3 * at["round_trips"] <= lbfgs["round_trips"] else "FAIL"
-            line(name, verdict, f"dingo {at['round_trips']} vs {lbfgs_name} {lbfgs['round_trips']} round trips")
-            verdict = "PASS" if 5 * at["slow_net"] <= lbfgs["slow_net"] else "FAIL"
-            line(name6, verdict, f"dingo {at['slow_net']:.2f} s vs {lbfgs_name} {lbfgs['slow_net']:.2f} s")
-    # 5. memory
+        found.append((
+            names[0],
+            "PASS" if at["round_trips"] <= lbfgs["round_trips"] else "FAIL",
+            f"dingo {at['round_trips']} measured round trips ({at['rounds']} paper rounds) vs "
+            f"{lbfgs_name} {lbfgs['round_trips']} (gap {lbfgs['rel_gap']:.1e})",
+        ))
+    at = lbfgs.get("dingo_to_f")
+    if at is None:
+        return found + [(n, "FAIL", f"dingo (dask) never reached {lbfgs_name}'s objective") for n in names[1:]]
+    verdict = "PASS" if 3 * at["round_trips"] <= lbfgs["round_trips"] else "FAIL"
+    found.append((names[1], verdict, f"dingo {at['round_trips']} vs {lbfgs_name} {lbfgs['round_trips']} round trips"))
+    verdict = "PASS" if 5 * at["slow_net"] <= lbfgs["slow_net"] else "FAIL"
+    found.append((names[2], verdict, f"dingo {at['slow_net']:.2f} s vs {lbfgs_name} {lbfgs['slow_net']:.2f} s"))
+    return found
+
+
+def _memory_targets(problem, by, missing):
+    """5 and 7: peak memory growth of the in-process float64 and float32 fits."""
+    found = []
+    local = by.get("dingo")
     name = "in-process: peak memory growth of a dingo fit <= 1.5 x X.nbytes"
     if local is None or local.get("peak_mem_over_X") is None:
-        line(name, "FAIL", missing("dingo"))
+        found.append((name, "FAIL", missing("dingo")))
     else:
         ratio = local["peak_mem_over_X"]
-        line(name, "PASS" if ratio <= 1.5 else "FAIL", f"{ratio:.2f} x X ({local['peak_mem_bytes'] / 2**20:.0f} MiB)")
-    # 7. float32: no float64 copy of X, only O(n) working vectors
+        detail = f"{ratio:.2f} x X ({local['peak_mem_bytes'] / 2**20:.0f} MiB)"
+        found.append((name, "PASS" if ratio <= 1.5 else "FAIL", detail))
+    # float32: no float64 copy of X, only O(n) working vectors
     single = by.get("dingo float32")
     allowance = float32_working_bytes_per_row(problem.n_classes)
     name = (
@@ -213,18 +218,18 @@ def targets(problem, rows):
         f"+ O(n) working vectors ({allowance} B/row)"
     )
     if single is None or single.get("peak_mem_over_X") is None:
-        line(name, "FAIL", missing("dingo float32"))
-    else:
-        peak, x_bytes, n = single["peak_mem_bytes"], single["X_nbytes"], problem.n_samples
-        over = (peak - FLOAT32_PEAK_OVER_X * x_bytes) / n
-        verdict = "PASS" if single["peak_mem_over_X"] <= FLOAT32_PEAK_OVER_X or over <= allowance else "FAIL"
-        line(
-            name,
-            verdict,
-            f"{single['peak_mem_over_X']:.2f} x X ({peak / 2**20:.1f} MiB); (peak - X)/n = {(peak - x_bytes) / n:.0f} B/row, "
-            f"(peak - {FLOAT32_PEAK_OVER_X:g} X)/n = {over:.0f} B/row",
-        )
-    return lines
+        found.append((name, "FAIL", missing("dingo float32")))
+        return found
+    peak, x_bytes, n = single["peak_mem_bytes"], single["X_nbytes"], problem.n_samples
+    over = (peak - FLOAT32_PEAK_OVER_X * x_bytes) / n
+    verdict = "PASS" if single["peak_mem_over_X"] <= FLOAT32_PEAK_OVER_X or over <= allowance else "FAIL"
+    found.append((
+        name,
+        verdict,
+        f"{single['peak_mem_over_X']:.2f} x X ({peak / 2**20:.1f} MiB); (peak - X)/n = {(peak - x_bytes) / n:.0f} "
+        f"B/row, (peak - {FLOAT32_PEAK_OVER_X:g} X)/n = {over:.0f} B/row",
+    ))
+    return found
 
 
 def float32_working_bytes_per_row(n_classes):
@@ -254,17 +259,17 @@ def float32_comparison(rows):
         a, b = by.get(num), by.get(den)
         if a is None or b is None:
             return f"— ({num}: {state(num) if a is None else 'ok'}, {den}: {state(den) if b is None else 'ok'})"
-        return f"{a['wall'] / b['wall']:.3g} ({_g(a['wall'])} s / {_g(b['wall'])} s)"
+        return f"{a['wall'] / b['wall']:.3g} ({fmt(a['wall'])} s / {fmt(b['wall'])} s)"
 
     def pair(what, num, den):
         return f"{what(num)} / {what(den)}"
 
-    def each(name, key, fmt):
+    def each(name, key, show):
         r = by.get(name)
-        return state(name) if r is None or r.get(key) is None else fmt(r[key])
+        return state(name) if r is None or r.get(key) is None else show(r[key])
 
     def gap(name):
-        return each(name, "rel_gap", _g)
+        return each(name, "rel_gap", fmt)
 
     def mem(name):
         return each(name, "peak_mem_over_X", lambda v: f"{v:.2f}")
@@ -280,33 +285,13 @@ def float32_comparison(rows):
         f"- {single} / {lbfgs}: wall {wall_ratio(single, lbfgs)}; rel. gap {pair(gap, single, lbfgs)}",
     ]
     if "dingo float32 (dask)" in by and "dingo (dask)" in by:
-        lines.append(f"- dingo float32 (dask) / dingo (dask): wall {wall_ratio('dingo float32 (dask)', 'dingo (dask)')}")
+        lines.append(
+            f"- dingo float32 (dask) / dingo (dask): wall {wall_ratio('dingo float32 (dask)', 'dingo (dask)')}"
+        )
     return lines
 
 
-# -- formatting ----------------------------------------------------------------------------
-def _g(x, digits=3):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "—"
-    if isinstance(x, (int, np.integer)):
-        return f"{int(x):,}"
-    if x == 0:
-        return "0"
-    ax = abs(x)
-    if ax >= 1e5 or ax < 1e-2:
-        return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}g}"
-
-
-def _bytes(n):
-    if n is None:
-        return "—"
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{int(n)} B"
-
-
+# -- the table ------------------------------------------------------------------------------
 TABLE_COLUMNS = [
     ("solver", "solver"),
     ("where", "where"),
@@ -339,7 +324,7 @@ def _cell(row, key):
         return ""
     value = row.get(key)
     if key == "bytes":
-        return _bytes(value)
+        return fmt_bytes(value)
     if key == "stop":
         text = str(value)
         if row.get("note"):
@@ -360,21 +345,11 @@ def _cell(row, key):
         return "—" if value is None else f"{value:.2f}"
     if key in ("x_dingo_wall", "x_dingo_round_trips", "x_dingo_bytes"):
         return "—" if value is None else f"{value:.3g}"
-    return _g(value) if not isinstance(value, str) else value
+    return fmt(value) if not isinstance(value, str) else value
 
 
 def markdown_table(rows):
-    header = "| " + " | ".join(title for title, _ in TABLE_COLUMNS) + " |"
-    rule = "|" + "|".join("---" for _ in TABLE_COLUMNS) + "|"
-    body = ["| " + " | ".join(_cell(r, key).replace("|", "/") for _, key in TABLE_COLUMNS) + " |" for r in rows]
-    return "\n".join([header, rule, *body])
-
-
-def markdown_targets(lines):
-    out = ["| problem | target | verdict | measured |", "|---|---|---|---|"]
-    for t in lines:
-        out.append(f"| {t['problem']} | {t['target']} | **{t['verdict']}** | {t['detail']} |")
-    return "\n".join(out)
+    return column_table(rows, TABLE_COLUMNS, _cell)
 
 
 CSV_COLUMNS = [
@@ -388,7 +363,8 @@ CSV_COLUMNS = [
 ]
 
 
-def write_csv(path, rows):
+def csv_rows(rows):
+    """The rows flattened for the CSV (``CSV_COLUMNS``): the "dingo to" dicts as columns."""
     flat_rows = []
     for r in rows:
         flat = dict(r)
@@ -397,16 +373,4 @@ def write_csv(path, rows):
             for field in ("time", "round_trips", "rounds", "bytes", "slow_net"):
                 flat[f"{prefix}_{field}"] = None if not at else at.get(field)
         flat_rows.append(flat)
-    write_rows(path, flat_rows, CSV_COLUMNS)
-
-
-def write_rows(path, rows, columns):
-    """Rows (dicts) as CSV with these columns: None as empty, ``wall_runs`` space-separated."""
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for r in rows:
-            flat = dict(r)
-            if "wall_runs" in r:
-                flat["wall_runs"] = " ".join(f"{t:.4g}" for t in r["wall_runs"] or [])
-            writer.writerow({k: ("" if flat.get(k) is None else flat.get(k)) for k in columns})
+    return flat_rows

@@ -1,5 +1,7 @@
 """How many in-process shards: iterations and time against rows per parameter.
 
+Studies ``MIN_ROWS_PER_PARAM`` (``sklearn_dingo/_data/_training_data.py``).
+
 In-process, shards buy parallelism (one thread per shard) but cost
 iterations when they get small (ALGORITHM.md §6: each shard's local Hessian
 must resemble the global one). This script fits the same problems with 1, 2
@@ -8,7 +10,7 @@ each shard's rows per parameter, which is what the default of
 ``n_shards=None`` (one shard per core while every shard keeps at least
 ``MIN_ROWS_PER_PARAM`` rows per parameter) was chosen from.
 
-Run: ``python benchmarks/n_shards_default.py [--quick]``
+Run: ``python -m benchmarks study n-shards [--quick]``
 """
 
 import argparse
@@ -20,6 +22,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._data._training_data import MIN_ROWS_PER_PARAM
+
+CONSTANTS = {"MIN_ROWS_PER_PARAM": "sklearn_dingo._data._training_data"}
 
 
 def problems(quick):
@@ -36,10 +40,14 @@ def problems(quick):
     yield f"softmax5 {n}x{d}", DingoSoftmaxRegression, X, y, 10.0
 
 
-def main(quick):
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks study n-shards", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller generated problems, one fit each")
+    quick = parser.parse_args(argv).quick
     repeats = 1 if quick else 3
     print(f"default rule: shards = min(cores, n / ({MIN_ROWS_PER_PARAM} * D))")
-    print(f"{'problem':<22} {'shards':>6} {'rows/param':>10} {'iters':>6} {'rounds':>6} {'seconds':>8}  time vs 1 shard")
+    print(f"{'problem':<22} {'shards':>6} {'rows/param':>10} {'iters':>6} {'rounds':>6} {'seconds':>8}  "
+          "time vs 1 shard")
     for name, Estimator, X, y, C in problems(quick):
         base = None
         for n_shards in (1, 2, 4):
@@ -57,9 +65,3 @@ def main(quick):
                 f"{name:<22} {n_shards:>6} {rows_per_param:>10.1f} {est.n_iter_[0]:>6} "
                 f"{est.n_communication_rounds_:>6} {seconds:>8.3f}  {seconds / base:>6.2f}"
             )
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)

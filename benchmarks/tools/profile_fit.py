@@ -1,9 +1,8 @@
-#!/usr/bin/env python
-"""cProfile of one in-process DINGO fit on a benchmark problem.
+"""cProfile of one in-process DINGO fit on a problem of the ``compare`` suite.
 
 Usage::
 
-    python benchmarks/profile_fit.py --problem 2 [--quick] [--top 25] [--sort tottime]
+    python -m benchmarks profile --problem 2 [--quick] [--top 25] [--sort tottime]
 
 cProfile sees only the calling thread, so the in-process backend is made to
 run its shards one after the other in this thread (``n_threads=1``; BLAS then
@@ -16,27 +15,23 @@ import argparse
 import cProfile
 import io
 import pstats
-import sys
 import time
 import warnings
 from collections import defaultdict
-from pathlib import Path
+from unittest import mock
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ..common.problems import make_problem
+from ..common.solvers import DINGO_TOL
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks profile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--problem", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="tottime")
     args = parser.parse_args(argv)
 
-    from _problems import make_problem
-    from _solvers import DINGO_TOL
-
-    import sklearn_dingo._estimators._logistic as est
     from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
     from sklearn_dingo._backends import LocalBackend
 
@@ -45,23 +40,23 @@ def main(argv=None):
     calls = defaultdict(int)
 
     class SequentialBackend(LocalBackend):
-        def __init__(self, shards, n_threads=None):
-            super().__init__(shards, n_threads=1)
+        def __init__(self, shards, n_threads=None, **kwargs):
+            super().__init__(shards, n_threads=1, **kwargs)
 
-        def _map(self, name, func, handles, payload, static):
+        def _map(self, name, *args, **kwargs):
             t0 = time.perf_counter()
             try:
-                return super()._map(name, func, handles, payload, static)
+                return super()._map(name, *args, **kwargs)
             finally:
                 kind = name.split("-")[0] if name[:2] != "C-" or name.count("-") == 1 else "C+"
                 seconds[kind] += time.perf_counter() - t0
                 calls[kind] += 1
 
-    est.LocalBackend = SequentialBackend
     Est = DingoLogisticRegression if problem.binary else DingoSoftmaxRegression
     model = Est(C=problem.C, fit_intercept=False, tol=DINGO_TOL, max_iter=1000)
     profiler = cProfile.Profile()
-    with warnings.catch_warnings():
+    # the in-process training data build their backend here (a profiling aid, not a measurement)
+    with mock.patch("sklearn_dingo._data._training_data.LocalBackend", SequentialBackend), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
         profiler.enable()
@@ -78,7 +73,3 @@ def main(argv=None):
     pstats.Stats(profiler, stream=stream).sort_stats(args.sort).print_stats(args.top)
     print(stream.getvalue())
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
