@@ -190,36 +190,6 @@ def centred(w, n_features, n_outputs, fit_intercept):
     return W.ravel()
 
 
-def merge_small_chunks(sizes, n_params, n_outputs, min_rows=0, max_shards=None):
-    """Row counts after the merge rule of ALGORITHM.md §6.
-
-    A chunk is small when ``n_j < median / 4``, ``n_j · max(K − 1, 1) < D`` or
-    ``n_j < min_rows``; the smallest small chunk (else, while more than
-    ``max_shards`` are left, the smallest chunk) is merged into its smaller
-    neighbour until none is small and at most ``max_shards`` are left (or
-    one chunk is left).
-    """
-    sizes = list(sizes)
-    median = float(np.median(sizes))
-    limit = len(sizes) if max_shards is None else max_shards
-
-    def small(c):
-        return c < median / 4 or c * max(n_outputs - 1, 1) < n_params or c < min_rows
-
-    while len(sizes) > 1 and (any(small(c) for c in sizes) or len(sizes) > limit):
-        merge_any = not any(small(c) for c in sizes)
-        j = min((c, i) for i, c in enumerate(sizes) if merge_any or small(c))[1]
-        if j == 0:
-            k = 1
-        elif j == len(sizes) - 1:
-            k = j - 1
-        else:
-            k = j - 1 if sizes[j - 1] <= sizes[j + 1] else j + 1
-        lo = min(j, k)
-        sizes[lo : lo + 2] = [sizes[j] + sizes[k]]
-    return sizes
-
-
 # On an incompatible system the distance of MINRES-QLP's truncated iterate to
 # pinv(A) b has a floor that rtol does not move (see "Accuracy" in the
 # minres_qlp docstring). Measured over 100 seeds of the singular_inconsistent

@@ -92,7 +92,9 @@ def test_objective_in_array_api_strict_matches_numpy(name):
         assert isinstance(Hv_op, StrictArray) and Hv_op.dtype == xp_strict.float64
         error = np.linalg.norm(np.asarray(Hv_op) - Hv_np) / np.linalg.norm(Hv_np)
         assert error < (1e-5 if single else 1e-12)
-    assert_allclose(np.asarray(objective.hessian(strict, curv_xp)), objective.hessian(host, curv_np), rtol=1e-10, atol=1e-14)
+    assert_allclose(
+        np.asarray(objective.hessian(strict, curv_xp)), objective.hessian(host, curv_np), rtol=1e-10, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("method", ["exact", "krylov"])
@@ -123,7 +125,7 @@ def test_shard_rounds_in_array_api_strict_match_numpy(name, method):
     "Estimator, loader",
     [(DingoLogisticRegression, load_breast_cancer), (DingoSoftmaxRegression, load_wine)],
 )
-@pytest.mark.parametrize("method", ["exact", "krylov"])
+@pytest.mark.parametrize("method", ["exact", pytest.param("krylov", marks=pytest.mark.slow)])  # krylov: seconds
 def test_in_process_fit_in_array_api_strict_matches_numpy(Estimator, loader, method, array_api_dispatch):
     X, y = loader(return_X_y=True)
     X = StandardScaler().fit_transform(X)

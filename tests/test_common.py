@@ -5,6 +5,7 @@ No check is skipped or marked expected-to-fail.
 
 import functools
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_dingo import (
@@ -13,6 +14,8 @@ from sklearn_dingo import (
     DingoSoftmaxRegression,
     DingoSoftmaxRegressionCV,
 )
+
+pytestmark = pytest.mark.slow  # scikit-learn's whole sweep of checks, four estimators
 
 
 def _check_name(check):

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from _clusters import counted_graphs, kill_worker, shards_of_round_key
+from _data import gumbel_rows, n_classes_of
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends._local import row_slices
 from sklearn_dingo._backends.dask._engine import (
@@ -19,30 +21,24 @@ from sklearn_dingo._backends.dask._engine import (
 )
 from sklearn_dingo._data._dask_collections import dask_backend_from_arrays
 from sklearn_dingo._data._dask_layout import shard_bounds_for_dask_chunks
-from sklearn_dingo._solver._dingo import DingoConfig, dingo
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-from _clusters import counted_graphs, kill_worker, local_cluster, shards_of_round_key
+from sklearn_dingo._solver._dingo import DingoConfig, dingo
 
 CONFIG = DingoConfig(tol=1e-10, max_iter=50)
 N_FEATURES = 12
 
 
 # -- fixtures and helpers --------------------------------------------------------
-@pytest.fixture(scope="module")
-def client():
-    with local_cluster() as client:
-        yield client
+@pytest.fixture
+def client(cluster_client):
+    """The session cluster's client, not current: the backend must use the client it is given."""
+    return cluster_client
 
 
 def make_problem(kind, sparse=False, n=4000, seed=0):
     """Features, encoded targets, sample weights (one zero-weight block) and objective."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, N_FEATURES))
-    if sparse:
-        X[rng.random(X.shape) < 0.6] = 0.0
-    n_classes = 2 if kind == "binary" else 3
-    W = rng.standard_normal((N_FEATURES, n_classes))
-    y = np.argmax(X @ W + rng.gumbel(size=(n, n_classes)), axis=1)
+    X, y = gumbel_rows(rng, n, N_FEATURES, n_classes_of(kind), sparsity=0.6 if sparse else 0.0)
     s = rng.uniform(0.5, 2.0, n)
     s[1300:1500] = 0.0  # part of a block
     objective = make_objective(kind, float(s.sum()))
@@ -112,7 +108,7 @@ def test_get_active_client(client):
 
 # -- same numbers as in-process ------------------------------------------------------
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", ["binary", pytest.param("softmax", marks=pytest.mark.slow)])
 def test_from_numpy_matches_local(client, kind, sparse):
     X, Y, s, objective = make_problem(kind, sparse)
     bounds = [0, 900, 1300, 1500, 2600, 4000]  # block 1300:1500 has zero weight
@@ -163,7 +159,7 @@ def test_every_round_kind_matches_local(client):
         ("binary", False, False),
         ("softmax", False, True),
         ("binary", True, True),
-        ("softmax", True, False),
+        pytest.param("softmax", True, False, marks=pytest.mark.slow),
     ],
 )
 def test_from_dask_arrays_matches_local(client, kind, sparse, masked):
@@ -201,6 +197,26 @@ def test_from_dask_arrays_drops_zero_weight_chunks(client):
     Xd, Yd, sd = to_dask(X, Y, s, (1000, 1000, 1000, 1000))
     with dask_backend_from_arrays(client, Xd, Yd, sd, n_params=13, n_outputs=1) as backend:
         assert backend.n_shards == 3
+        np.testing.assert_allclose(backend.weight_sums.sum(), s.sum())
+
+
+def test_from_dask_arrays_with_empty_and_zero_weight_chunks(client):
+    """Chunks of 1,000, 0, 1,000, 1,000 and 30 rows, rows 1,000 to 2,000 of zero weight.
+
+    Worked out from the merging rule: the median of the non-empty chunks is
+    1,000, so the empty chunk and the 30 rows are small; the empty one merges
+    into the left of its equal neighbours, the 30 rows into theirs. Of the
+    shards of 1,000, 1,000 and 1,030 rows the second, of zero weight, is dropped.
+    """
+    X, Y, s, objective = make_problem("binary")
+    chunks = (1000, 0, 1000, 1000, 30)
+    n = sum(chunks)
+    X, Y, s = X[:n], Y[:n], s[:n].copy()
+    s[1000:2000] = 0.0
+    Xd, Yd, sd = to_dask(X, Y, s, chunks)
+    with dask_backend_from_arrays(client, Xd, Yd, sd, n_params=13, n_outputs=1) as backend:
+        assert backend.n_shards == 2
+        assert [shard.n_samples for shard in client.gather(backend.shards)] == [1000, 1030]
         np.testing.assert_allclose(backend.weight_sums.sum(), s.sum())
 
 
@@ -386,6 +402,7 @@ def test_shard_errors_propagate_with_the_round(client):
 
 
 # -- fault tolerance ------------------------------------------------------------------
+@pytest.mark.slow  # a worker killed
 @pytest.mark.parametrize("builder", ["numpy", "dask"])
 def test_worker_restart_mid_fit(client, builder):
     X, Y, s, objective = make_problem("softmax", sparse=builder == "dask")
@@ -432,25 +449,25 @@ def test_worker_restart_mid_fit(client, builder):
     assert_same_fit(result, reference)
 
 
-# -- mixing rows -----------------------------------------------------------------------
+# -- rebalancing rows -------------------------------------------------------------------
 def chunked_backend(client, X, Y, s, chunks):
     Xd, Yd, sd = to_dask(X, Y, s, chunks)
     return dask_backend_from_arrays(client, Xd, Yd, sd, n_params=13 * Y.shape[1], n_outputs=Y.shape[1])
 
 
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_mix_rows_gives_every_mth_row(client, sparse):
-    """The all-to-all move: mixed shard j holds rows j, j + m, … of the input, in order."""
+@pytest.mark.parametrize("sparse", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["dense", "csr"])
+def test_rebalance_rows_gives_every_mth_row(client, sparse):
+    """The all-to-all move: rebalanced shard j holds rows j, j + m, … of the input, in order."""
     X, Y, s, objective = make_problem("softmax", sparse)
     m = 4
     with chunked_backend(client, X, Y, s, (1000,) * m) as backend:
         before = list(backend._shard_addresses)
         rounds = backend.rounds
-        cost = backend.mixing_cost()
-        assert not backend.rows_mixed
-        assert backend.mix_rows() == cost.nbytes == backend.bytes_moved
+        cost = backend.rebalance_cost()
+        assert not backend.rows_rebalanced
+        assert backend.rebalance_rows() == cost.nbytes == backend.bytes_moved
         assert backend.rounds == rounds + cost.rounds == rounds + 2
-        assert backend.mixing_cost() is None and backend.rows_mixed
+        assert backend.rebalance_cost() is None and backend.rows_rebalanced
         assert backend._shard_addresses == before  # every worker keeps its number of shards
         shards = client.gather(backend.shards)
         dense_X = X.toarray() if sparse else X
@@ -468,17 +485,18 @@ def test_mix_rows_gives_every_mth_row(client, sparse):
             )
             assert cost.nbytes == expected
         result = dingo(backend, objective, CONFIG)
-    reference = local_fit(X, Y, s, objective, row_slices(X.shape[0], m, mixed=True))
+    reference = local_fit(X, Y, s, objective, row_slices(X.shape[0], m, strided=True))
     assert result.n_iter == reference.n_iter
     np.testing.assert_allclose(result.w, reference.w, rtol=0, atol=1e-8)
 
 
-def test_mixed_shards_survive_a_lost_worker(client):
-    """Mixed shards are tasks of the shards they replace: a worker lost after the move is rebuilt."""
+@pytest.mark.slow  # a worker killed
+def test_rebalanced_shards_survive_a_lost_worker(client):
+    """Rebalanced shards are tasks of the shards they replace: a worker lost after the move is rebuilt."""
     X, Y, s, objective = make_problem("softmax")
-    reference = local_fit(X, Y, s, objective, row_slices(X.shape[0], 4, mixed=True))
+    reference = local_fit(X, Y, s, objective, row_slices(X.shape[0], 4, strided=True))
     with chunked_backend(client, X, Y, s, (1000,) * 4) as backend:
-        backend.mix_rows()
+        backend.rebalance_rows()
         victim = client.who_has(backend.shards)[backend.shards[0].key][0]
         kill_worker(client, victim)
         result = dingo(backend, objective, CONFIG)
@@ -487,18 +505,19 @@ def test_mixed_shards_survive_a_lost_worker(client):
     np.testing.assert_allclose(result.w, reference.w, rtol=0, atol=1e-8)
 
 
-def test_shards_from_numpy_are_never_mixed_again(client):
+def test_shards_from_numpy_are_never_rebalanced_again(client):
     X, Y, s, _ = make_problem("binary")
-    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=True)) as backend:
-        assert backend.mixing_cost() is None and backend.rows_mixed
-    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=False)) as backend:
-        assert not backend.rows_mixed
-    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, mixed=True)) as backend:
+    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, strided=True)) as backend:
+        assert backend.rebalance_cost() is None and backend.rows_rebalanced
+    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, strided=False)) as backend:
+        assert not backend.rows_rebalanced
+    with DaskBackend.from_numpy(client, X, Y, s, row_slices(X.shape[0], 3, strided=True)) as backend:
         shards = client.gather(backend.shards)
         for j, shard in enumerate(shards):
             np.testing.assert_array_equal(shard.X, X[j::3])
 
 
+@pytest.mark.slow  # a worker killed
 def test_unrecoverable_loss_fails_clearly(client):
     """Data Dask cannot recompute (scattered) lost mid-fit: a clear error, no result."""
     from dask import delayed
@@ -532,14 +551,12 @@ def test_unrecoverable_loss_fails_clearly(client):
 
 
 # -- security ---------------------------------------------------------------------------
-def test_tls_cluster():
-    from distributed.security import Security  # Security.temporary() needs cryptography
-
+@pytest.mark.slow  # a cluster of its own
+def test_tls_cluster(tls_client):
     X, Y, s, objective = make_problem("binary", sparse=True)
     bounds = [0, 2000, 4000]
     reference = local_fit(X, Y, s, objective, bounds)
-    with local_cluster(n_workers=1, threads_per_worker=2, security=Security.temporary()) as tls_client:
-        assert tls_client.scheduler.address.startswith("tls://")
-        with DaskBackend.from_numpy(tls_client, X, Y, s, bounds) as backend:
-            result = dingo(backend, objective, CONFIG)
+    assert tls_client.scheduler.address.startswith("tls://")
+    with DaskBackend.from_numpy(tls_client, X, Y, s, bounds) as backend:
+        result = dingo(backend, objective, CONFIG)
     assert_same_fit(result, reference)

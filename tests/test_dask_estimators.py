@@ -6,23 +6,24 @@ with the same shards (the merged row chunks of
 against scikit-learn's ``LogisticRegression`` to 1e-5 (relative).
 
 The first section runs with no distributed client at all (Dask's local
-scheduler, the documented fallback); the second on one module-wide
-``LocalCluster`` whose client is made current only inside those tests
-(``client.as_current()``), so that the first section really has no client.
+scheduler, the documented fallback); the second on the session's
+``LocalCluster`` (conftest's ``cluster_client``), whose client is made
+current only inside those tests (the ``client`` fixture), so that the first
+section really has no client.
 """
 
+import functools
 import pickle
 import re
 import threading
 import time
+import uuid
 import warnings
 
 import dask
 import dask.array as da
 import dask.dataframe as dd
 import joblib
-import uuid
-
 import numpy as np
 import pandas as pd
 import psutil
@@ -34,15 +35,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
+import _data
+from _clusters import counted_graphs, kill_worker, new_children, shards_of_round_key
 from _estimator_refs import effective_weights, relative_error
-from _references import merge_small_chunks
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._backends import LocalBackend, split_rows
 from sklearn_dingo._backends.dask._engine import active_client_or_none
 from sklearn_dingo._solver._dingo import dingo
-from _clusters import counted_graphs, kill_worker, local_cluster, new_children, shards_of_round_key
 
 ESTIMATORS = {"binary": DingoLogisticRegression, "softmax": DingoSoftmaxRegression}
+# The cluster tests of both models: the softmax one in the full run only (not with -m "not slow").
+CLUSTER_KINDS = ["binary", pytest.param("softmax", marks=pytest.mark.slow)]
 # The fits compared with in-process fits on the same row chunks keep their
 # rows in place (rebalance=False); moving rows is tested on its own below.
 TIGHT = dict(C=1.0, tol=1e-10, max_iter=500, rebalance=False)
@@ -52,15 +55,8 @@ FEATURES = [f"f{i}" for i in range(D)]
 
 
 # -- data and references ------------------------------------------------------------
-def make_data(kind, seed=0, n=N, d=D):
-    """Standardised features and integer labels (2 or 3 classes), not separable."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
-    n_classes = 2 if kind == "binary" else 3
-    W = 0.7 * rng.standard_normal((d, n_classes))
-    y = np.argmax(X @ W + rng.gumbel(size=(n, n_classes)), axis=1)
-    return X, y
+# Standardised features and integer labels (2 or 3 classes), not separable: make_data(kind).
+make_data = functools.partial(_data.make_data, n=N, d=D, scale=0.7, standardize=True)
 
 
 def make_weights(seed=1, n=N):
@@ -110,12 +106,25 @@ def _fewer_rows_per_shard(monkeypatch):
     monkeypatch.setattr("sklearn_dingo._data._training_data.MIN_ROWS_PER_PARAM", ROWS_PER_PARAM)
 
 
-def merged_bounds(chunks, kind, n_classes, d=D, rows_per_param=ROWS_PER_PARAM):
-    """Row bounds of the shards a Dask fit makes from row chunks ``chunks``."""
-    K = n_outputs(kind, n_classes)
-    n_params = (d + 1) * K
-    sizes = merge_small_chunks(chunks, n_params, K, min_rows=rows_per_param * n_params)
-    return np.cumsum((0, *sizes)).tolist()
+# The shards a Dask fit makes of CHUNKS, worked out by hand from the rule of
+# shard_bounds_for_dask_chunks: a shard needs ROWS_PER_PARAM (D + 1) K rows,
+# 110 (binary) or 330 (3 classes), and a chunk under a quarter of the median
+# chunk (700 / 4) is small. Only the trailing 20 rows are, merged into their
+# one neighbour; the four other chunks stay shards, for both kinds.
+MERGED_BOUNDS = [0, 900, 1600, 2100, 3000]
+
+
+def merged_bounds_where(keep):
+    """The shards of the rows of CHUNKS where ``keep`` (about 3/4 of each chunk): the tiny last chunk merges again.
+
+    The four large chunks keep over 330 rows each, so none is small (the
+    median is at most 900, a quarter of it at most 225), and the last one
+    (20 rows or fewer) is: the same layout as MERGED_BOUNDS, of fewer rows.
+    """
+    edges = np.cumsum((0, *CHUNKS))
+    chunks = [int(keep[a:b].sum()) for a, b in zip(edges[:-1], edges[1:])]
+    assert min(chunks[:-1]) > 330, chunks  # what the layout above is worked out from
+    return np.cumsum((0, *chunks[:-2], chunks[-2] + chunks[-1])).tolist()
 
 
 PREDICTION_METHODS = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
@@ -196,37 +205,17 @@ def counting(calls):
     return identity
 
 
-# -- processes ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cluster_client():
-    # Not the default client: the no-client tests must really find none.
-    with local_cluster() as client:
-        yield client
-
-
-@pytest.fixture
-def client(cluster_client):
-    """The module cluster's client, current for this test only."""
-    with cluster_client.as_current():
-        yield cluster_client
-
-
 # =========================================================================================
 # Without a distributed client: Dask's local scheduler, in-process fit, same shards.
+# (The session cluster's client, conftest's ``cluster_client``, is not the default
+# one: these tests, asking for ``no_client``, really find none.)
 # =========================================================================================
-@pytest.fixture
-def no_client():
-    assert active_client_or_none() is None
-    yield
-    assert active_client_or_none() is None
-
-
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_no_client_fit_uses_the_merged_chunks(no_client, kind):
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
     est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
-    bounds = merged_bounds(CHUNKS, kind, len(np.unique(y)))
+    bounds = MERGED_BOUNDS
     assert len(bounds) == len(CHUNKS)  # the tiny trailing chunk was merged
     assert_matches_inprocess(est, X, y, None, bounds)
     assert_matches_sklearn(est, X, y)
@@ -249,16 +238,14 @@ def test_no_client_unknown_chunk_sizes(no_client):
     Xm, ym = Xd[maskd], yd[maskd]
     assert np.isnan(Xm.shape[0])
     est = DingoSoftmaxRegression(**TIGHT).fit(Xm, ym)
-    edges = np.cumsum((0, *CHUNKS))
-    chunks = tuple(int(keep[a:b].sum()) for a, b in zip(edges[:-1], edges[1:]))
-    assert_matches_inprocess(est, X[keep], y[keep], None, merged_bounds(chunks, "softmax", 3))
+    assert_matches_inprocess(est, X[keep], y[keep], None, merged_bounds_where(keep))
 
 
 def test_no_client_weights_and_balanced_classes(no_client):
     X, y = make_data("softmax")
     s = make_weights()
     Xd, yd, sd = to_dask(X, y, s)
-    bounds = merged_bounds(CHUNKS, "softmax", 3)
+    bounds = MERGED_BOUNDS  # the second shard, 900:1600, has zero weight: dropped, here and in-process
     est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd, sample_weight=sd)
     assert_matches_inprocess(est, X, y, s, bounds)
     balanced = DingoSoftmaxRegression(class_weight="balanced", **TIGHT).fit(Xd, yd, sample_weight=sd)
@@ -323,7 +310,7 @@ def test_lazy_prediction_on_dask_dataframes(no_client):
 # =========================================================================================
 # On a cluster: two single-thread worker processes.
 # =========================================================================================
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_fit_from_dask_arrays(client, kind):
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
@@ -331,7 +318,7 @@ def test_fit_from_dask_arrays(client, kind):
     with get_task_stream(client) as stream:
         est.fit(Xd, yd)
     assert any("dingo-" in str(t["key"]) for t in stream.data)  # it ran on the cluster
-    bounds = merged_bounds(CHUNKS, kind, len(np.unique(y)))
+    bounds = MERGED_BOUNDS
     assert len(bounds) == len(CHUNKS)
     assert_matches_inprocess(est, X, y, None, bounds)
     assert_matches_sklearn(est, X, y)
@@ -367,7 +354,7 @@ class _ShardDtypes:
             self.seen.update(dtypes)
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_float32_dask_arrays_are_fitted_in_float32_on_the_workers(client, kind):
     X, y = make_data(kind)
     X32 = X.astype(np.float32)
@@ -393,7 +380,7 @@ def test_fit_from_dask_dataframe(client):
     est = DingoSoftmaxRegression(**TIGHT).fit(Xdf, ys)
     assert_array_equal(est.feature_names_in_, FEATURES)
     assert est.n_features_in_ == D
-    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "softmax", 3))
+    assert_matches_inprocess(est, X, y, None, MERGED_BOUNDS)
     assert_matches_sklearn(est, X, y)
     # Lazy predictions on a DataFrame, checked against the columns by name.
     proba = est.predict_proba(Xdf)
@@ -404,7 +391,7 @@ def test_fit_from_dask_dataframe(client):
         est.predict(Xdf[FEATURES[::-1]]).compute()
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, kind, monkeypatch):
     # Every wait of the client for the cluster is a client-cluster round trip
     # (what a slow link charges for): one to learn which worker holds each
@@ -459,21 +446,23 @@ def test_client_waits_only_for_the_summary_the_shards_and_each_reduce(client, ki
     assert_matches_sklearn(est, X, y)
 
 
-@pytest.mark.parametrize("kind, n_shards, rows_per_param", [
-    ("binary", None, 50),  # D = 11: 550 rows at least, chunks of 500 or less merge
-    ("softmax", None, 50),  # D = 33: 1,650 rows at least, one shard of all 3,000
-    ("binary", 2, 0),
+@pytest.mark.parametrize("kind, n_shards, sizes", [
+    # D = 11: 550 rows at least: the 20 rows merge into the 880, then the 500 into the 700
+    # (the smaller of its neighbours); 900, 1,200 and 900 are enough.
+    ("binary", None, (900, 1200, 900)),
+    # D = 33: 1,650 rows at least: 20 into 880, 500 into 700, then the first 900 (the left
+    # one of the two smallest) into 1,200 and the last 900 into the 2,100: one shard of all 3,000.
+    ("softmax", None, (3000,)),
+    # Two shards asked for, no minimum: the 20 rows (under a quarter of the median, 700) into
+    # the 880; then the smallest chunk while more than two are left: 500 into 700, 900 into 1,200.
+    ("binary", 2, (2100, 900)),
 ])
-def test_default_shards_have_fifty_rows_per_parameter(client, kind, n_shards, rows_per_param, monkeypatch):
+def test_default_shards_have_fifty_rows_per_parameter(client, kind, n_shards, sizes, monkeypatch):
     monkeypatch.setattr("sklearn_dingo._data._training_data.MIN_ROWS_PER_PARAM", 50)  # the real default
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
     with get_task_stream(client) as stream:
         est = ESTIMATORS[kind](n_shards=n_shards, **TIGHT).fit(Xd, yd)
-    K = n_outputs(kind, len(np.unique(y)))
-    sizes = merge_small_chunks(
-        CHUNKS, (D + 1) * K, K, min_rows=rows_per_param * (D + 1) * K, max_shards=n_shards
-    )
     if n_shards is not None:
         assert len(sizes) == n_shards
     first_round = {str(t["key"]) for t in stream.data if str(t["key"]).startswith("dingo-initial-")}
@@ -506,7 +495,7 @@ def test_dataframe_source_is_computed_once(client, tmp_path):
     assert_matches_sklearn(est, X, y)
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_numpy_data_with_backend_dask(client, kind):
     X, y = make_data(kind)
     Est = ESTIMATORS[kind]
@@ -529,7 +518,7 @@ def test_backend_local_with_a_client_stays_in_process(client):
     with get_task_stream(client) as stream:
         est = DingoLogisticRegression(backend="local", **TIGHT).fit(Xd, yd)
     assert not any("dingo-" in str(t["key"]) for t in stream.data)
-    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "binary", 2))
+    assert_matches_inprocess(est, X, y, None, MERGED_BOUNDS)
 
 
 def test_unknown_chunk_sizes_are_computed(client):
@@ -539,22 +528,22 @@ def test_unknown_chunk_sizes_are_computed(client):
     Xm, ym = Xd[maskd], yd[maskd]
     assert np.isnan(Xm.shape[0]) and np.isnan(ym.shape[0])
     est = DingoLogisticRegression(**TIGHT).fit(Xm, ym)
-    edges = np.cumsum((0, *CHUNKS))
-    chunks = tuple(int(keep[a:b].sum()) for a, b in zip(edges[:-1], edges[1:]))
-    assert_matches_inprocess(est, X[keep], y[keep], None, merged_bounds(chunks, "binary", 2))
+    assert_matches_inprocess(est, X[keep], y[keep], None, merged_bounds_where(keep))
     assert_matches_sklearn(est, X[keep], y[keep])
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_dask_sample_weight_and_class_weight(client, kind):
     X, y = make_data(kind)
     s = make_weights()
     Xd, yd, sd = to_dask(X, y, s)
     n_classes = len(np.unique(y))
-    bounds = merged_bounds(CHUNKS, kind, n_classes)
+    bounds = MERGED_BOUNDS
     Est = ESTIMATORS[kind]
     est = Est(**TIGHT).fit(Xd, yd, sample_weight=sd)
     assert_matches_inprocess(est, X, y, s, bounds)
+    # Of the four shards, the second (900:1600) has zero weight: three reply from the start.
+    assert est.history_["bytes_up"][0] == 8 * 3 * ((D + 1) * n_outputs(kind, n_classes) + 1)
     assert_matches_sklearn(est, X, y, s)
     # In-memory weights with Dask X and y: the same model.
     mixed = Est(**TIGHT).fit(Xd, yd, sample_weight=s)
@@ -599,7 +588,7 @@ def _record_gathers(client, monkeypatch):
 
 
 @pytest.mark.parametrize("container", ["array", "series"])
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_string_labels(client, kind, container, monkeypatch):
     X, y_int = make_data(kind)
     names = np.array(["cat", "dog", "bird"], dtype=object)
@@ -617,13 +606,13 @@ def test_string_labels(client, kind, container, monkeypatch):
     assert_array_equal(est.classes_, np.unique(y))
     reference = ESTIMATORS[kind](**TIGHT).fit(X, y)
     assert_array_equal(est.classes_, reference.classes_)
-    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, kind, len(np.unique(y))))
+    assert_matches_inprocess(est, X, y, None, MERGED_BOUNDS)
     predicted = est.predict(Xd)
     assert isinstance(predicted, da.Array)
     assert_array_equal(predicted.compute(), reference.predict(X))
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_bad_dask_inputs(client, kind):
     X, y = make_data(kind)
     est = ESTIMATORS[kind]()
@@ -654,7 +643,7 @@ def _references_distributed(obj, seen=None):
     return False
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_fitted_model_holds_no_cluster_and_predicts_lazily(client, kind):
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
@@ -671,14 +660,14 @@ def test_fitted_model_holds_no_cluster_and_predicts_lazily(client, kind):
         assert_same_prediction(name, lazy.compute(), getattr(est, name)(X))
 
 
-@pytest.mark.parametrize("kind", ["binary", "softmax"])
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
 def test_history_bytes_follow_the_accounting(client, kind):
     """ALGORITHM.md §4: initial m(D+1) up; per case-1/2 iteration m(2D+1) down, m(3D+B(D+1)) up."""
     X, y = make_data(kind)
     Xd, yd = to_dask(X, y)
     est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
     n_classes = len(np.unique(y))
-    bounds = merged_bounds(CHUNKS, kind, n_classes)
+    bounds = MERGED_BOUNDS
     m = len(bounds) - 1
     Dp = (D + 1) * n_outputs(kind, n_classes)
     B = est._config().line_search_batch
@@ -767,6 +756,7 @@ def fit_restarting_a_worker(client, make_model, X, y, key_prefix, timeout=60):
     return outcome, restarted
 
 
+@pytest.mark.slow  # a worker killed
 def test_worker_restart_mid_fit(client):
     """A worker restarted during an estimator fit: the same model, or a clear error."""
     X, y = sorted_problem("feature")  # shards disagree: DINGO needs many rounds
@@ -802,7 +792,10 @@ PARQUET_INPUTS = {
         dd.read_parquet(path, columns=PARQUET_FEATURES),
         dd.read_parquet(path, columns=["label"])["label"],
     ),
-    "x_as_array": lambda path: (dd.read_parquet(path)[PARQUET_FEATURES].to_dask_array(), dd.read_parquet(path)["label"]),
+    "x_as_array": lambda path: (
+        dd.read_parquet(path)[PARQUET_FEATURES].to_dask_array(),
+        dd.read_parquet(path)["label"],
+    ),
 }
 
 
@@ -822,7 +815,9 @@ def parquet_files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("inputs", sorted(PARQUET_INPUTS))
-@pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "no-client"])
+@pytest.mark.parametrize(
+    "on_cluster", [pytest.param(True, marks=pytest.mark.cluster), False], ids=["cluster", "no-client"]
+)
 def test_fit_from_parquet_column_selections(request, parquet_files, inputs, on_cluster):
     """Dask reads a few columns of these files in fewer partitions than the collection says.
 
@@ -849,10 +844,8 @@ SORTED_CHUNKS = (4000, 4000, 4000, 4000)
 def sorted_problem(layout):
     """16,000 rows, 30 features, 3 classes; the rows shuffled, sorted by label or by a feature."""
     rng = np.random.default_rng(4)
-    n, d = 16_000, 30
-    X = rng.standard_normal((n, d))
-    W = 0.5 * rng.standard_normal((d, 3))
-    y = np.argmax(X @ W + rng.gumbel(size=(n, 3)), axis=1)
+    n = 16_000
+    X, y = _data.gumbel_rows(rng, n, 30, 3, scale=0.5)
     order = {
         "shuffled": rng.permutation(n),
         "label": np.argsort(y, kind="stable"),
@@ -895,7 +888,8 @@ def shuffled_sorted_fit(cluster_client):
         return DingoSoftmaxRegression(**SORTED_FIT).fit(*sorted_dask(X, y))
 
 
-def test_chunks_sorted_by_label_are_mixed_once(client, shuffled_sorted_fit):
+@pytest.mark.slow  # two fits of 16,000 rows
+def test_chunks_sorted_by_label_are_rebalanced_once(client, shuffled_sorted_fit):
     X, y = sorted_problem("label")
     Xd, yd = sorted_dask(X, y)
     est = DingoSoftmaxRegression(**SORTED_FIT)
@@ -910,21 +904,22 @@ def test_chunks_sorted_by_label_are_mixed_once(client, shuffled_sorted_fit):
     assert_matches_sklearn(est, X, y)
 
 
-def test_rebalance_true_gives_the_in_process_mixed_shards(client):
-    """Mixed shard j holds rows j, j + 4, …: the in-process fit on those shards, plus the move's rounds."""
+def test_rebalance_true_gives_the_in_process_strided_shards(client):
+    """Rebalanced shard j holds rows j, j + 4, …: the in-process fit on those shards, plus the move's rounds."""
     from sklearn_dingo._backends._local import row_slices
 
     X, y = sorted_problem("label")
     est = DingoSoftmaxRegression(rebalance=True, **SORTED_FIT).fit(*sorted_dask(X, y))
-    coef, intercept, result = inprocess_fit(est, X, y, None, row_slices(len(y), 4, mixed=True))
+    coef, intercept, result = inprocess_fit(est, X, y, None, row_slices(len(y), 4, strided=True))
     assert est.rebalanced_
-    assert est.shard_disagreement_ < 0.3  # measured on the mixed shards
+    assert est.shard_disagreement_ < 0.3  # measured on the rebalanced shards
     assert est.n_iter_ == result.n_iter
     assert est.n_communication_rounds_ == result.rounds + 2  # the move: its instruction and summary
     assert_allclose(est.coef_, coef, rtol=0, atol=1e-8)
     assert_allclose(est.intercept_, intercept, rtol=0, atol=1e-8)
 
 
+@pytest.mark.slow  # two fits of 16,000 rows
 def test_rows_stay_in_place_with_rebalance_false(client, shuffled_sorted_fit):
     X, y = sorted_problem("feature")
     Xd, yd = sorted_dask(X, y)
@@ -937,18 +932,19 @@ def test_rows_stay_in_place_with_rebalance_false(client, shuffled_sorted_fit):
     assert_matches_sklearn(est, X, y)
 
 
+@pytest.mark.slow  # a worker killed
 def test_worker_lost_during_the_move_gives_the_same_model(client):
-    """A worker restarted while rows move between workers: the mixed shards are rebuilt from lineage."""
+    """A worker restarted while rows move between workers: the rebalanced shards are rebuilt from lineage."""
     from sklearn_dingo._backends._local import row_slices
 
     X, y = sorted_problem("label")
     Xd, yd = sorted_dask(X, y)
     params = dict(rebalance=True, **SORTED_FIT)
     outcome, restarted = fit_restarting_a_worker(
-        client, lambda: DingoSoftmaxRegression(**params), Xd, yd, "dingo-mix"
+        client, lambda: DingoSoftmaxRegression(**params), Xd, yd, "dingo-rebalance"
     )
     reference = DingoSoftmaxRegression(**params)
-    coef, intercept, result = inprocess_fit(reference, X, y, None, row_slices(len(y), 4, mixed=True))
+    coef, intercept, result = inprocess_fit(reference, X, y, None, row_slices(len(y), 4, strided=True))
     assert "error" not in outcome, outcome.get("error")
     model = outcome["model"]
     assert_allclose(model.coef_, coef, rtol=0, atol=1e-8)
@@ -960,18 +956,18 @@ def test_worker_lost_during_the_move_gives_the_same_model(client):
 # =========================================================================================
 # A TLS-secured cluster of its own; the model outlives it.
 # =========================================================================================
-def test_tls_cluster_and_the_model_outlives_it():
-    from distributed.security import Security  # Security.temporary() needs cryptography
-
+@pytest.mark.slow  # a cluster of its own
+def test_tls_cluster_and_the_model_outlives_it(tls_client):
     assert active_client_or_none() is None
     X, y = make_data("softmax")
     Xd, yd = to_dask(X, y)
-    with local_cluster(n_workers=1, threads_per_worker=2, security=Security.temporary()) as tls_client:
-        assert tls_client.scheduler.address.startswith("tls://")
-        with tls_client.as_current(), get_task_stream(tls_client) as stream:
-            est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd)
-        assert any("dingo-" in str(t["key"]) for t in stream.data)
-    assert_matches_inprocess(est, X, y, None, merged_bounds(CHUNKS, "softmax", 3))
+    assert tls_client.scheduler.address.startswith("tls://")
+    with tls_client.as_current(), get_task_stream(tls_client) as stream:
+        est = DingoSoftmaxRegression(**TIGHT).fit(Xd, yd)
+    assert any("dingo-" in str(t["key"]) for t in stream.data)
+    tls_client.close()
+    tls_client.cluster.close()  # (the fixture then checks that its processes are gone)
+    assert_matches_inprocess(est, X, y, None, MERGED_BOUNDS)
     assert_matches_sklearn(est, X, y)
     # The cluster is gone: the model still pickles, unpickles and predicts.
     assert tls_client.status == "closed"

@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from sklearn_dingo._demo import main
 
 
+@pytest.mark.slow  # three problems fitted by DINGO and by scikit-learn
 def test_demo_runs_and_agrees_with_scikit_learn(capsys):
     # a small generated problem: the bundled data sets as in the real demo
     assert main(["--scale", "0.05"]) == 0

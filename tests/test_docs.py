@@ -19,11 +19,15 @@ DOC = ROOT / "doc"
 PUBLIC = ["DingoLogisticRegression", "DingoSoftmaxRegression", "DingoLogisticRegressionCV", "DingoSoftmaxRegressionCV"]
 
 
+@pytest.mark.docs
+@pytest.mark.slow
 @pytest.mark.skipif(not (DOC / "conf.py").exists(), reason="doc/ is not part of this installation")
 def test_documentation_builds_without_warnings(tmp_path):
     # a copy of the sources: the build writes its generated pages next to them
     for part in ("doc", "examples"):
-        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("_build", "generated", "auto_examples"))
+        shutil.copytree(
+            ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("_build", "generated", "auto_examples")
+        )
     (tmp_path / "benchmarks").mkdir()
     shutil.copy(ROOT / "benchmarks" / "RESULTS.md", tmp_path / "benchmarks")
     out = tmp_path / "html"

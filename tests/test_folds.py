@@ -11,25 +11,21 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax
 from sklearn.metrics import log_loss
 
+from _data import make_data, n_classes_of
 from sklearn_dingo._backends import LocalBackend
 from sklearn_dingo._backends._fold_group import FoldGroup
-from sklearn_dingo._solver._dingo import DingoConfig, dingo
-from sklearn_dingo._shard._folds import HELD_OUT, TRAIN, UNUSED, attach_folds, held_out_sums
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
 from sklearn_dingo._shard import ShardData
+from sklearn_dingo._shard._folds import HELD_OUT, TRAIN, UNUSED, attach_folds, held_out_sums
+from sklearn_dingo._solver._dingo import DingoConfig, dingo
 from sklearn_dingo._solver._paths import fold_paths
 
 N, D = 1200, 6
 
 
 def problem(kind, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((N, D))
-    n_classes = 2 if kind == "binary" else 3
-    W = rng.standard_normal((D, n_classes))
-    y = np.argmax(X @ W + rng.gumbel(size=(N, n_classes)), axis=1)
-    weights = rng.uniform(0.5, 2.0, N)
-    return X, y, weights, n_classes
+    X, y, weights = make_data(kind, N, D, seed=seed, weights=(0.5, 2.0))
+    return X, y, weights, n_classes_of(kind)
 
 
 def objective_for(kind, n_classes, C=1.0, total_weight=1.0):

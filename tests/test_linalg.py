@@ -3,18 +3,12 @@
 import dataclasses
 import functools
 
-import array_api_strict
 import numpy as np
 import pytest
 from array_api_compat import array_namespace
 
 from _references import MINRES_QLP_PINV_ERR
 from sklearn_dingo._linalg import KrylovResult, cg, lsmr, minres_qlp
-
-
-@pytest.fixture(params=["numpy", "array_api_strict"])
-def xp(request):
-    return {"numpy": np, "array_api_strict": array_api_strict}[request.param]
 
 
 def _to_numpy(x):

@@ -15,7 +15,6 @@ from _references import (
     sklearn_objective,
 )
 from sklearn_dingo._objectives import BinaryLogistic, MultinomialSoftmax
-
 from sklearn_dingo._shard import ShardData
 
 N_SAMPLES, N_FEATURES, N_CLASSES = 40, 4, 3

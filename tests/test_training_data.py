@@ -14,22 +14,15 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from _data import make_informative as make_data  # 20,000 x 30 (10 informative), 2 or 4 classes
 from _estimator_refs import objective
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._data._training_data import InMemoryTrainingData, n_shards_for
 
 TIGHT = dict(C=1.0, tol=1e-8, max_iter=100)
-
-
-def make_data(kind, n=20_000, d=30, seed=0):
-    n_classes = 2 if kind == "binary" else 4
-    return make_classification(
-        n_samples=n, n_features=d, n_informative=10, n_classes=n_classes, random_state=seed
-    )
 
 
 def arranged(X, y, layout):
@@ -50,7 +43,7 @@ def reference_objective(est, X, y):
     return objective(est.coef_, est.intercept_, X, y, C=est.C, binary=len(est.classes_) == 2)
 
 
-@pytest.fixture(scope="module", params=["binary", "softmax"])
+@pytest.fixture(scope="module", params=["binary", pytest.param("softmax", marks=pytest.mark.slow)])
 def problem(request):
     kind = request.param
     X, y = make_data(kind)
@@ -89,6 +82,7 @@ def fit_peak_allocation(est, X, y):
             tracemalloc.stop()
 
 
+@pytest.mark.slow  # 60,000 x 100, traced
 @pytest.mark.parametrize("Est", [DingoLogisticRegression, DingoSoftmaxRegression], ids=["binary", "softmax"])
 def test_dense_X_is_not_copied(Est):
     """Mixed shards (every m-th row) allocate no more than row blocks do: far below a copy of X.
@@ -139,7 +133,9 @@ def test_sparse_rows_are_copied_only_when_it_pays(rebalance):
     X[np.abs(X) < 0.8] = 0.0
     Xs, ys = arranged(X, y, "label")
     Xs = sp.csr_matrix(Xs)
-    shuffled = DingoLogisticRegression(n_shards=4, **TIGHT).fit(sp.csr_matrix(arranged(X, y, "shuffled")[0]), arranged(X, y, "shuffled")[1])
+    shuffled = DingoLogisticRegression(n_shards=4, **TIGHT).fit(
+        sp.csr_matrix(arranged(X, y, "shuffled")[0]), arranged(X, y, "shuffled")[1]
+    )
     est = DingoLogisticRegression(n_shards=4, rebalance=rebalance, **TIGHT).fit(Xs, ys)
     assert est.converged_
     nbytes = Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes
