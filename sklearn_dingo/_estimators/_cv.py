@@ -178,20 +178,12 @@ class DingoClassifierCVMixin:
             if should_rebalance(self._rebalance(), backend.rebalance_cost()):
                 backend.rebalance_rows()  # once, before the folds are masked: no fold moves rows
             group = FoldGroup(backend, roles, class_weights, encoding)
-            empty = [fold for fold in range(roles.shape[1]) if not group.train_sums[:, fold].sum() > 0]
-            if empty:
-                raise ValueError(
-                    f"Sample weights of the training rows of fold {empty[0]} are all zero "
-                    "(after class weights): nothing to fit."
-                )
+            _check_training_weights(group)
             paths = fold_paths(
                 group, range(n_folds), Cs[order], make_objective, config,
                 held_out="sums" if scorer is None else "margins", on_run=self._report_run,
             )
-            runs = [[None] * len(Cs) for _ in range(n_folds)]
-            for fold, path in enumerate(paths):
-                for k, run in zip(order, path):
-                    runs[fold][k] = run
+            runs = [_in_order_of_Cs(path, order) for path in paths]
             if scorer is None:
                 scores = self._shard_scores(runs, scoring)
             else:
@@ -339,3 +331,20 @@ class HeldOutPredictions(ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         return self.model._log_proba(np, self._rows(X))
 
+
+def _check_training_weights(group):
+    """Raise if a fold's training rows weigh nothing (after class weights): it has nothing to fit."""
+    empty = [fold for fold in range(group.train_sums.shape[1]) if not group.train_sums[:, fold].sum() > 0]
+    if empty:
+        raise ValueError(
+            f"Sample weights of the training rows of fold {empty[0]} are all zero "
+            "(after class weights): nothing to fit."
+        )
+
+
+def _in_order_of_Cs(path, order):
+    """A fold's runs, run in the order ``order`` of the Cs, put back in the order of ``Cs``."""
+    runs = [None] * len(path)
+    for k, run in zip(order, path):
+        runs[k] = run
+    return runs
