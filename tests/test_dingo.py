@@ -73,7 +73,8 @@ def run(X, y, s, bounds, objective, config, w0=None, backend_cls=LocalBackend, c
 
 
 def initial_cost(m, D, warm):
-    return 1 + int(warm), FLOAT * m * D * int(warm), FLOAT * m * (D + 1)
+    # A warm start broadcasts w_0, and its reduce also brings ∇f_j(0) (the resolution's scale).
+    return 1 + int(warm), FLOAT * m * D * int(warm), FLOAT * m * (D + 1 + D * int(warm))
 
 
 def iteration_cost(m, D, B, max_steps, case, k):

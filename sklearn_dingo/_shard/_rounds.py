@@ -88,16 +88,21 @@ def step_sizes(first, batch_size, max_steps):
 def initial_round(shard, state, *w0, objective):
     """Objective and gradient at the starting point (the fit's first reduce).
 
-    ``w0`` is empty for the zero vector (nothing is broadcast), or the
-    broadcast warm start.
+    ``w0`` is empty for the zero vector (nothing is broadcast): the reply is
+    ``(f_j(0), ∇f_j(0))``. For the broadcast warm start it is
+    ``(f_j(w0), ∇f_j(w0), ∇f_j(0))``: the gradient at zero, which does not
+    depend on C, scales the resolution of the data's precision the same way
+    wherever the fit starts (:class:`~sklearn_dingo._solver._resolution.Resolution`).
     """
-    if w0:
-        w = _to_shard(shard, w0[0])
-        eta = objective.margins(shard.X, w)
-    else:
+    if not w0:
         w, eta = _zero_point(shard, objective)
+        loss, grad = objective.loss_gradient(shard, w, eta)
+        return (loss, to_numpy(grad)), ShardState(w=w, eta=eta)
+    w = _to_shard(shard, w0[0])
+    eta = objective.margins(shard.X, w)
     loss, grad = objective.loss_gradient(shard, w, eta)
-    return (loss, to_numpy(grad)), ShardState(w=w, eta=eta)
+    _, grad_at_zero = objective.loss_gradient(shard, *_zero_point(shard, objective))
+    return (loss, to_numpy(grad), to_numpy(grad_at_zero)), ShardState(w=w, eta=eta)
 
 
 @_quiet

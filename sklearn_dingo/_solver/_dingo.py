@@ -66,9 +66,9 @@ def dingo(backend, objective, config, w0=None, callback=None):
     DingoResult
     """
     history = HistoryRecorder(backend)
-    state = start(backend, objective, config, w0)
+    state, scale = start(backend, objective, config, w0)
     history.record(state)
-    resolution = Resolution(config.data_epsilon, history.initial_grad_norm)
+    resolution = Resolution(config.data_epsilon, scale)
     while (reason := stop_test(state, backend, config)) is None:
         # Steps 1-2, round trip A: the shards' local products (a vanishing Hg stops).
         local = round_a(backend, objective, config, state)
@@ -102,12 +102,17 @@ def dingo(backend, objective, config, w0=None, callback=None):
 def start(backend, objective, config, w0):
     """Setup: rebalance the rows if decided now, then f(w_0) and g_0 in one reduce.
 
-    A warm start (``w0`` not None) costs one broadcast of w_0 before it.
+    A warm start (``w0`` not None) costs one broadcast of w_0 before it, and
+    its reduce also brings ∇f(0) (D more floats per shard).
 
     Returns
     -------
     IterationState
         At iteration 0, its clock started after these rounds.
+    float
+        ‖∇f(0)‖, the scale of the resolution (:class:`~._resolution.Resolution`):
+        a property of the problem, not of the start, so that a warm start
+        that is already at the resolution recognises it. A cold start's ‖g_0‖.
     """
     rebalanced = should_rebalance(config.rebalance, backend.rebalance_cost())
     if rebalanced:
@@ -119,16 +124,19 @@ def start(backend, objective, config, w0):
         # A start outside the identifiable subspace only costs penalty (ALGORITHM.md §1).
         w = objective.identifiable(np, np.asarray(w0, dtype=np.float64))
         handles = backend.map("initial", _shard.initial_round, None, w, objective=objective)
-    loss, g = backend.reduce(handles)
-    return IterationState(
+    loss, g, *at_zero = backend.reduce(handles)
+    g = objective.identifiable(np, g)
+    scale = float(np.linalg.norm(objective.identifiable(np, at_zero[0]) if at_zero else g))
+    state = IterationState(
         w=w,
-        g=objective.identifiable(np, g),
+        g=g,
         loss=float(loss),
         handles=handles,
         secants=SecantPairs(config.secant_memory),
         clock=RoundClock.now(backend),
         rebalanced=rebalanced,
     )
+    return state, scale
 
 
 def stop_test(state, backend, config):

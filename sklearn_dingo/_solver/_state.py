@@ -85,7 +85,7 @@ class DingoConfig:
         (0: never correct).
     data_epsilon : float
         Machine epsilon of the data's precision (float32: 1.2e-7): below
-        ``sqrt(data_epsilon)`` times the starting gradient norm, an iteration
+        ``sqrt(data_epsilon)`` times ‖∇f(0)‖ (a cold start's ‖g_0‖), an iteration
         that barely shrinks ‖g‖ ends the run (:attr:`StopReason.RESOLUTION`).
     """
 
