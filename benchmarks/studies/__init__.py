@@ -14,6 +14,7 @@ STUDIES = {
     "alike-rows": "benchmarks.studies.alike_rows",
     "float32-resolution": "benchmarks.studies.float32_resolution",
     "n-shards": "benchmarks.studies.n_shards_default",
+    "pass-price": "benchmarks.studies.pass_price",
     "shard-kernels": "benchmarks.studies.shard_kernels",
     "subproblem-crossover": "benchmarks.studies.subproblem_crossover",
 }
