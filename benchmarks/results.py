@@ -14,8 +14,8 @@ moved down by the offset so that they nest under the section around them.
 Only the sections named (``--sections``), or else those whose report is in
 DIR, are rewritten: the others keep their figures. Usage::
 
-    python -m benchmarks compare --out /tmp/bench          # any suites, any sizes
-    python -m benchmarks results --from /tmp/bench         # rewrite what /tmp/bench has
+    python -m benchmarks compare --out my-runs          # any suites, any sizes
+    python -m benchmarks results --from my-runs         # rewrite what my-runs has
 
     python -m benchmarks results --run compare,cv          # run those suites (into
                                                            # benchmarks/results/) and rewrite theirs
