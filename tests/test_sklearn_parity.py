@@ -566,7 +566,9 @@ def test_float32_warm_start_at_the_resolution_converges_to_logistic_regression(E
     first = est.coef_.copy()
     est.fit(X, y)  # starts at the first fit's solution, ‖g_0‖ already ~1e-7
     assert est.converged_, est.stop_reason_
-    assert est.n_iter_[0] <= 2
+    # Two or three iterations, by where rounding left the first fit (a
+    # batched and a single trial's float32 gradient round differently).
+    assert est.n_iter_[0] <= 3
     ref = LogisticRegression(C=1e-2, tol=1e-8, max_iter=1000).fit(X, y)
     # Measured: |Δcoef| ≤ 5e-5, |Δproba| ≤ 4.5e-5 (softmax), ≤ 1e-6 (binary):
     # scikit-learn's own float32 fit is the less accurate of the two (DINGO's

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._shard import Metered, ShardTiming
+
 
 def payload_nbytes(payload):
     """Bytes of one shard message: arrays by size, Python scalars as 8-byte floats."""
@@ -37,6 +39,43 @@ class RebalanceCost:
     nbytes: int
     seconds: float
     rounds: int
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """The seconds of one round trip (a map and the reduce of its replies), and where they went.
+
+    Attributes
+    ----------
+    seconds : float
+        Wall seconds from the map to the replies on the driver.
+    shard_seconds : float
+        Seconds of the shards' work on the critical path (the slowest
+        shard, or the shards' total over the threads running them when
+        there are more shards than threads).
+    pass_seconds : float
+        Seconds per pass over its rows of the slowest shard that read its
+        rows at least once in the round (NaN if none did).
+    """
+
+    seconds: float
+    shard_seconds: float
+    pass_seconds: float
+
+    @property
+    def overhead_seconds(self):
+        """What the trip cost beyond the shards' work: latency, scheduling, bytes."""
+        return max(self.seconds - self.shard_seconds, 0.0)
+
+
+def _round_trip(seconds, timings, concurrency):
+    """The :class:`RoundTrip` of a round whose shards reported ``timings``."""
+    shard_seconds = [t.seconds for t in timings]
+    critical = max(max(shard_seconds), sum(shard_seconds) / max(concurrency, 1))
+    reading = [t for t in timings if t.passes >= 0.5]
+    slowest = max(reading, key=lambda t: t.seconds, default=None)
+    pass_seconds = slowest.seconds / slowest.passes if slowest is not None else float("nan")
+    return RoundTrip(seconds, critical, pass_seconds)
 
 
 class ShardBackend(ABC):
@@ -66,7 +105,27 @@ class ShardBackend(ABC):
         Which rows of the fit's input each shard holds, in the shard's own
         order (None: not known). :meth:`map_rows` sends each shard its rows
         of a per-row array.
+    round_log : list of RoundTrip
+        Every round trip so far, timed (only by backends that meter their
+        shards, :attr:`meters_rounds`).
+    shard_rows : list of int or None
+        Rows of each shard (None: not known).
+    concurrency : int
+        Shards that run at the same time (threads over all workers).
+    bytes_per_second : float
+        Bandwidth between the shards and the driver, for the driver's cost
+        model (infinite in process, where replies are not copied).
+    free_rounds : bool
+        Whether a round costs nothing that local work could save (in
+        process: a function call). The driver then prices rounds at zero
+        instead of timing them, so that its choices, and the fit, do not
+        depend on the machine's noise.
     """
+
+    #: Whether :meth:`map` meters the shards' work (:class:`~sklearn_dingo._shard.Metered`).
+    meters_rounds = True
+    bytes_per_second = float("inf")
+    free_rounds = False
 
     def __init__(self, weight_sums):
         self._set_weights(weight_sums)
@@ -77,6 +136,10 @@ class ShardBackend(ABC):
         self.move_seconds = 0.0
         self.rows_rebalanced = False
         self.row_selections = None
+        self.round_log = []
+        self.shard_rows = None
+        self.concurrency = len(self.weights)
+        self._trip_started = None
 
     def _set_weights(self, weight_sums):
         self.weight_sums = np.asarray(weight_sums, dtype=np.float64)
@@ -111,7 +174,11 @@ class ShardBackend(ABC):
         if payload:
             self.rounds += 1
             self.bytes_down += self.n_shards * payload_nbytes(payload)
-        return self._map(name, func, handles, payload, static)
+        self._trip_started = time.perf_counter()
+        return self._map(name, self._metered(func), handles, payload, static)
+
+    def _metered(self, func):
+        return Metered(func) if self.meters_rounds else func
 
     def map_rows(self, name, func, handles, values, **static):
         """Run ``func(shard, state, own_values, **static)``, each shard with its rows of ``values``.
@@ -142,7 +209,8 @@ class ShardBackend(ABC):
         own = [(values[rows],) for rows in self.row_selections]
         self.rounds += 1
         self.bytes_down += sum(payload_nbytes(part) for part in own)
-        return self._map(name, func, handles, (), static, own)
+        self._trip_started = time.perf_counter()
+        return self._map(name, self._metered(func), handles, (), static, own)
 
     def gather(self, handles):
         """Every shard's reply as it is, in shard order (one reduce round, counted as :meth:`reduce`)."""
@@ -170,6 +238,11 @@ class ShardBackend(ABC):
     def _gathered(self, handles):
         """The shards' replies brought to the driver, counted as one reduce round."""
         replies = self._gather_replies(handles)
+        timings = [reply[-1] for reply in replies if reply and isinstance(reply[-1], ShardTiming)]
+        if timings and len(timings) == len(replies):
+            replies = [reply[:-1] for reply in replies]
+            seconds = time.perf_counter() - (self._trip_started or time.perf_counter())
+            self.round_log.append(_round_trip(seconds, timings, self.concurrency))
         self.rounds += 1
         self.bytes_up += sum(payload_nbytes(reply) for reply in replies)
         return replies

@@ -218,11 +218,20 @@ class FoldBackend(ShardBackend):
 
     def __init__(self, group, fold):
         super().__init__(group.train_sums[:, fold])
+        # The group's backend meters the shared rounds; a fold prices its
+        # rounds from that backend's log.
+        self.round_log = group.backend.round_log
+        self.shard_rows = group.backend.shard_rows
+        self.concurrency = group.backend.concurrency
+        self.bytes_per_second = group.backend.bytes_per_second
+        self.free_rounds = group.backend.free_rounds
         self.group = group
         self.fold = fold
         self.rows_rebalanced = group.backend.rows_rebalanced
         self._pending = None
         self._replies = None
+
+    meters_rounds = False
 
     def _map(self, name, func, handles, payload, static, own=None):
         if self._pending is not None:  # pragma: no cover - the driver reduces every round it maps

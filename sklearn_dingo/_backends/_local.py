@@ -162,6 +162,8 @@ class LocalBackend(ShardBackend):
         The rows of the input each shard holds.
     """
 
+    free_rounds = True
+
     def __init__(self, shards, n_threads=None, *, rebalance_from=None, row_selections=None):
         super().__init__([s.weight_sum for s in shards])
         self.shards = list(shards)
@@ -171,6 +173,8 @@ class LocalBackend(ShardBackend):
         self.n_threads = n_threads or max(1, min(len(self.shards), cores))
         self._blas_limit = threadpool_limits(limits=max(1, cores // self.n_threads), user_api="blas")
         self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="dingo-shard")
+        self.concurrency = self.n_threads
+        self.shard_rows = [s.n_samples for s in self.shards]
 
     @classmethod
     def from_arrays(cls, X, Y, sample_weight, n_shards, *, rebalance="auto"):
@@ -210,6 +214,7 @@ class LocalBackend(ShardBackend):
             X, Y, sample_weight, row_slices(X.shape[0], n_shards, strided=True)
         )
         self._rebalance_from = None
+        self.shard_rows = [s.n_samples for s in self.shards]
         return [s.weight_sum for s in self.shards]
 
     def _map(self, name, func, handles, payload, static, own=None):

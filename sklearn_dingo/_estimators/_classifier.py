@@ -64,6 +64,8 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         "subproblem_tol": [Interval(Real, 0, None, closed="neither")],
         "subproblem_max_iter": [Interval(Integral, 1, None, closed="left")],
         "hessian_precision": [StrOptions(set(HESSIAN_PRECISIONS))],
+        "local_effort": [StrOptions({"auto", "fixed"})],
+        "aggregate_hessian": [StrOptions({"auto"}), "boolean"],
         "secant_memory": [Interval(Integral, 0, None, closed="left")],
         "n_shards": [Interval(Integral, 1, None, closed="left"), None],
         "rebalance": [StrOptions({"auto"}), "boolean"],
@@ -88,6 +90,8 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         subproblem_tol=1e-4,
         subproblem_max_iter=50,
         hessian_precision="auto",
+        local_effort="auto",
+        aggregate_hessian="auto",
         secant_memory=50,
         n_shards=None,
         rebalance="auto",
@@ -108,6 +112,8 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.subproblem_tol = subproblem_tol
         self.subproblem_max_iter = subproblem_max_iter
         self.hessian_precision = hessian_precision
+        self.local_effort = local_effort
+        self.aggregate_hessian = aggregate_hessian
         self.secant_memory = secant_memory
         self.n_shards = n_shards
         self.rebalance = rebalance
@@ -138,6 +144,10 @@ class BaseDingoClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             rebalance=self._rebalance(),
             secant_memory=int(self.secant_memory),
             data_epsilon=float(np.finfo(data_dtype).eps),
+            local_effort=self.local_effort,
+            aggregate_hessian=(
+                self.aggregate_hessian if isinstance(self.aggregate_hessian, str) else bool(self.aggregate_hessian)
+            ),
         )
 
     def _rebalance(self):

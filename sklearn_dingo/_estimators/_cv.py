@@ -73,6 +73,8 @@ class DingoClassifierCVMixin:
         subproblem_tol=1e-4,
         subproblem_max_iter=50,
         hessian_precision="auto",
+        local_effort="auto",
+        aggregate_hessian="auto",
         secant_memory=50,
         n_shards=None,
         rebalance="auto",
@@ -95,6 +97,8 @@ class DingoClassifierCVMixin:
         self.subproblem_tol = subproblem_tol
         self.subproblem_max_iter = subproblem_max_iter
         self.hessian_precision = hessian_precision
+        self.local_effort = local_effort
+        self.aggregate_hessian = aggregate_hessian
         self.secant_memory = secant_memory
         self.n_shards = n_shards
         self.rebalance = rebalance

@@ -60,9 +60,11 @@ class DingoLogisticRegression(BaseDingoClassifier):
         ``"krylov"``: matrix-free MINRES-QLP, LSMR and CG; ``"auto"``: the
         cheaper by an estimate of their cost on each shard.
     subproblem_tol : float, default=1e-4
-        Relative tolerance of the Krylov sub-problem solvers.
+        Relative tolerance of the Krylov sub-problem solvers (with
+        ``local_effort="auto"``, the tightest they are asked for).
     subproblem_max_iter : int, default=50
-        Iteration cap of each Krylov sub-problem solve.
+        Iteration cap of each Krylov sub-problem solve (with
+        ``local_effort="auto"``, the most they are given).
     hessian_precision : {"auto", "single", "full"}, default="auto"
         Precision of each shard's local Hessian on dense data: of the
         Krylov solvers' Hessian-vector products and of the Gram blocks of
@@ -80,6 +82,29 @@ class DingoLogisticRegression(BaseDingoClassifier):
         beyond ±1e12, always use full precision. Gradients, line searches
         and the stopping test are always computed in the data's precision,
         so the solution's accuracy does not depend on this.
+    local_effort : {"auto", "fixed"}, default="auto"
+        How much local work buys a round. ``"fixed"``: every iteration's
+        Krylov solves run to ``subproblem_tol`` or ``subproblem_max_iter``
+        and the line search tries 4 steps per round trip, whatever a round
+        costs: the fewest rounds, for slow links. ``"auto"``: the fit
+        measures the seconds of a round and of a pass over a shard from
+        its first round on, and spends local passes only where a round is
+        dear enough to be worth them: in process and on fast clusters,
+        short Krylov solves whose tolerance loosens while the gradient falls
+        fast (a forcing sequence) and one trial step per line search; on
+        slow links, the fixed settings. The case tests guard every inexact
+        direction, so the solution is the same.
+    aggregate_hessian : {"auto", True, False}, default="auto"
+        Whether iterations take the exact Newton step from the shards'
+        summed Hessians (each shard sends its D × D Hessian, D the number
+        of coefficients, instead of DINGO's three vectors; the driver
+        solves). It takes the same rounds as a DINGO iteration, whatever the
+        order of the rows, and needs no local solve. ``"auto"``: when D is
+        at most 2,048 and the measured prices (the shards' work, the bytes
+        at Dask's ``distributed.scheduler.bandwidth``) make an iteration
+        of it cost at most 1.5 times a DINGO iteration's local work; ``case``
+        5 in :attr:`history_`. ``True``: always; ``False``: never (plain
+        DINGO).
     secant_memory : int, default=50
         Steps remembered by the correction of the directions of shards that
         disagree: once an iteration shows them (see ``rebalance``), case 1's
@@ -134,8 +159,11 @@ class DingoLogisticRegression(BaseDingoClassifier):
         Per-iteration record (row 0 is the start): ``iteration``, ``rounds``,
         ``bytes_down``, ``bytes_up``, ``bytes_moved`` (cumulative; the last:
         data rows moved or copied to rebalance the shards), ``case`` (1-3: DINGO's
-        cases; 4: the secant-corrected direction of disagreeing shards),
-        ``step_size``, ``direction_norm``, ``direction_spread`` (the shards'
+        cases; 4: the secant-corrected direction of disagreeing shards;
+        5: the Newton step from the aggregated Hessian), ``step_kind``
+        (``"dingo"`` or ``"newton"``), ``lanczos_cap`` and
+        ``line_search_batch`` (the local effort the iteration was given;
+        ``local_effort``), ``step_size``, ``direction_norm``, ``direction_spread`` (the shards'
         disagreement δ in that iteration), ``loss``, ``grad_norm``, ``time``
         (seconds). ``pandas.DataFrame(est.history_)`` makes a table of it.
     shard_disagreement_ : float
@@ -279,6 +307,13 @@ class DingoSoftmaxRegression(BaseDingoClassifier):
         the local Hessians (Krylov products, exact Gram blocks) on dense
         data; ``"auto"``: single on large shards (for Krylov solves when
         ``subproblem_tol >= 1e-5``). See :class:`DingoLogisticRegression`.
+    local_effort : {"auto", "fixed"}, default="auto"
+        Local work per iteration chosen from the measured prices of a round
+        and a pass, or fixed (the fewest rounds); see
+        :class:`DingoLogisticRegression`.
+    aggregate_hessian : {"auto", True, False}, default="auto"
+        Whether iterations take the exact Newton step from the shards'
+        summed Hessians; see :class:`DingoLogisticRegression`.
     secant_memory : int, default=50
         Steps remembered by the correction of the directions of shards that
         disagree (0: plain DINGO); see :class:`DingoLogisticRegression`.

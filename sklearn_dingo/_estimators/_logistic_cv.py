@@ -40,6 +40,9 @@ _SHARED_PARAMETERS = """\
         each fold's training rows.
     subproblem_solver, subproblem_tol, subproblem_max_iter, hessian_precision, secant_memory
         As for the plain estimator.
+    local_effort, aggregate_hessian
+        As for the plain estimator, per DINGO run (each run prices its
+        rounds from the search's shared ones).
     n_shards, backend
         As for the plain estimator: the shards are built once for the whole
         search.

@@ -66,7 +66,7 @@ class IterationReport:
             self._iteration_context = self._begin(w0)
 
     def _header(self):
-        columns = f"{'iter':>5} {'rounds':>7} {'case':>4} {'step':>9} {'f':>14} {'|g|':>10} {'time':>8}"
+        columns = f"{'iter':>5} {'rounds':>7} {'kind':>6} {'case':>4} {'step':>9} {'f':>14} {'|g|':>10} {'time':>8}"
         if self.verbose >= 2:
             columns += f" {'descent':>9} {'trials':>6} {'spread':>8}"
         return columns
@@ -93,7 +93,7 @@ class IterationReport:
 
     def _line(self, row):
         line = (
-            f"{row['iteration']:>5d} {row['rounds']:>7d} {row['case']:>4d} "
+            f"{row['iteration']:>5d} {row['rounds']:>7d} {row['step_kind']:>6} {row['case']:>4d} "
             f"{row['step_size']:>9.3g} {row['loss']:>14.8g} {row['grad_norm']:>10.3e} "
             f"{row['time']:>7.2f}s"
         )

@@ -7,7 +7,7 @@ A new model family is one new subclass of :class:`LinearObjective`.
 
 from ._base import GRAM_BLOCK_ROWS, Curvature, LinearObjective, gram_block_slices
 from ._logistic import BinaryLogistic
-from ._passes import PassCounter, pass_counter
+from ._passes import PassCounter, ShardMeter, pass_counter
 from ._softmax import MultinomialSoftmax
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "LinearObjective",
     "MultinomialSoftmax",
     "PassCounter",
+    "ShardMeter",
     "gram_block_slices",
     "pass_counter",
 ]

@@ -39,6 +39,8 @@ import threading
 active = ()
 _REGISTRY_LOCK = threading.Lock()
 _WORKER_ATTRIBUTE = "_sklearn_dingo_pass_counter"
+# The shard meter running in each thread (:class:`ShardMeter`), if any.
+_thread = threading.local()
 
 
 class PassCounter:
@@ -94,6 +96,60 @@ class PassCounter:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class _ThreadMeters:
+    """Routes reads to the :class:`ShardMeter` of the reading thread; active while any meter runs."""
+
+    def __init__(self):
+        self.running = 0
+
+    def add(self, rows):
+        meter = getattr(_thread, "meter", None)
+        if meter is not None:
+            meter.rows += int(rows)
+
+
+_THREAD_METERS = _ThreadMeters()
+
+
+class ShardMeter:
+    """Rows of X read by the products of the current thread inside its ``with`` block.
+
+    The backends meter every shard round with one (a shard's round runs in
+    one thread, in process and on a Dask worker alike), so that a fit knows
+    the price of a pass over a shard (:mod:`sklearn_dingo._shard._meter`).
+    Unlike :class:`PassCounter`, it sees only its own thread: shards that run
+    side by side in threads are metered apart. Meters nest: an inner one's
+    reads are not added to the outer one's.
+
+    Attributes
+    ----------
+    rows : int
+        Rows read so far.
+    """
+
+    def __init__(self):
+        self.rows = 0
+        self._outer = None
+
+    def __enter__(self):
+        global active
+        self._outer = getattr(_thread, "meter", None)
+        _thread.meter = self
+        with _REGISTRY_LOCK:
+            _THREAD_METERS.running += 1
+            if _THREAD_METERS not in active:
+                active = (*active, _THREAD_METERS)
+        return self
+
+    def __exit__(self, *exc_info):
+        global active
+        _thread.meter = self._outer
+        with _REGISTRY_LOCK:
+            _THREAD_METERS.running -= 1
+            if not _THREAD_METERS.running:
+                active = tuple(counter for counter in active if counter is not _THREAD_METERS)
 
 
 def pass_counter():

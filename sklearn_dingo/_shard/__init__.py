@@ -6,10 +6,12 @@ so NumPy, SciPy sparse and CuPy shards run the same code (DESIGN.md, layer 3):
 - :class:`ShardData` and :class:`FeatureCache`: a shard's rows, targets and
   weights, and what is derived from its X once.
 - the round functions the driver sends through a backend
-  (:func:`initial_round`, :func:`round_a`, :func:`round_case3`,
+  (:func:`initial_round`, :func:`round_a`, :func:`round_hessian`, :func:`round_case3`,
   :func:`round_line_search`, :func:`round_line_search_more`,
   :func:`place_point`) and the state a shard keeps between them
   (:class:`ShardState`);
+- :class:`Metered`, which times a round function where it runs
+  (:class:`ShardTiming`: seconds and passes over the shard);
 - the local sub-problem solvers and their settings (:class:`SubproblemConfig`);
 - the folds of a cross-validation as weight masks on one shard
   (:func:`attach_folds`, :func:`fold_round`, held-out scores).
@@ -27,12 +29,14 @@ from ._folds import (
     held_out_sums,
     split_replies,
 )
+from ._meter import Metered, ShardTiming
 from ._rounds import (
     ShardState,
     initial_round,
     place_point,
     round_a,
     round_case3,
+    round_hessian,
     round_line_search,
     round_line_search_more,
     step_sizes,
@@ -42,12 +46,14 @@ from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConf
 __all__ = [
     "HELD_OUT",
     "HESSIAN_PRECISIONS",
+    "Metered",
     "SUBPROBLEM_METHODS",
     "FeatureCache",
     "FoldRequest",
     "FoldShards",
     "ShardData",
     "ShardState",
+    "ShardTiming",
     "SubproblemConfig",
     "attach_folds",
     "fold_roles",
@@ -58,6 +64,7 @@ __all__ = [
     "place_point",
     "round_a",
     "round_case3",
+    "round_hessian",
     "round_line_search",
     "round_line_search_more",
     "split_replies",

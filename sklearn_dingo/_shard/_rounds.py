@@ -163,6 +163,32 @@ def round_a(shard, state, grad, step, *corrected, objective, subproblem):
 
 
 @_quiet
+def round_hessian(shard, state, step, *, objective, subproblem):
+    """Round trip A of a Newton iteration: take the accepted step, then return the local Hessian H_j.
+
+    The driver sums the shards' ``π_j H_j`` into the Hessian of f and takes
+    the exact Newton step (ALGORITHM.md §8): D² numbers per shard instead of
+    DINGO's three vectors, and no local solve. The Gram blocks are made in
+    the precision ``subproblem`` gives the exact solver
+    (:meth:`SubproblemConfig.single_precision`).
+
+    Parameters
+    ----------
+    step : float
+        The step size accepted by the last line search, as in :func:`round_a`.
+    objective : LinearObjective
+    subproblem : SubproblemConfig
+    """
+    w, eta = state.w, state.eta
+    if step:
+        w = w + step * state.direction
+        eta = eta + step * state.eta_direction
+    curvature = objective.curvature(shard, eta)
+    H = objective.hessian(shard, curvature, single_precision=subproblem.single_precision(shard, "exact"))
+    return _host(H), ShardState(w=w, eta=eta)
+
+
+@_quiet
 def round_case3(shard, state, hess_grad, *, theta):
     """Round trip B (case 3): the shard's direction p_j with ⟨p_j, Hg⟩ ≤ −θ‖g‖².
 

@@ -26,6 +26,7 @@ which costs no extra round, with cases 1-3 as the fallback.
 
 import logging
 import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,12 +34,14 @@ from .. import _shard
 from ._direction import CASE3_AIM, choose_direction, round_a
 from ._history import HISTORY_COLUMNS, HistoryRecorder
 from ._line_search import line_search
+from ._newton import NEWTON_CASE, newton_direction
+from ._prices import LocalEffort, choose_effort, measured_prices, newton_pays
 from ._rebalance import remaining_fraction, shards_disagree, should_rebalance
 from ._resolution import Resolution
 from ._secant import SecantPairs
 from ._state import DingoConfig, DingoResult, IterationState, RoundClock, StopReason
 
-__all__ = ["CASE3_AIM", "HISTORY_COLUMNS", "DingoConfig", "DingoResult", "StopReason", "dingo"]
+__all__ = ["CASE3_AIM", "HISTORY_COLUMNS", "NEWTON_CASE", "DingoConfig", "DingoResult", "StopReason", "dingo"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,26 +73,24 @@ def dingo(backend, objective, config, w0=None, callback=None):
     history.record(state)
     resolution = Resolution(config.data_epsilon, scale)
     while (reason := stop_test(state, backend, config)) is None:
-        # Steps 1-2, round trip A: the shards' local products (a vanishing Hg stops).
-        local = round_a(backend, objective, config, state)
-        if isinstance(local, StopReason):
-            reason = local
-            break
-        # Steps 3-5: case 4 (corrected), 1 or 2, else case 3 from round trip B.
-        direction = choose_direction(backend, objective, config, state, local)
+        # The local effort and the kind of step this iteration's prices buy (§8).
+        plan = plan_iteration(backend, objective, config, state)
+        # Steps 1-5: round trip A and the direction (Newton's, or case 4, 1, 2, 3).
+        direction, spread = search_direction(backend, objective, config, state, plan)
         if isinstance(direction, StopReason):
             reason = resolution.failure(direction, state.grad_norm2)
             break
         # Step 6, round trip C: batches of trial steps until one passes.
-        accepted = line_search(backend, objective, config, state, direction)
+        accepted = line_search(backend, objective, config, state, direction, plan.effort.line_search_batch)
         if accepted is None:
             reason = resolution.failure(StopReason.LINE_SEARCH_FAILED, state.grad_norm2)
             break
         # Step 7: the update, with g_{t+1} from the line search; then §7.
         contraction = update(state, direction, accepted)
         stalled = resolution.stalled(contraction, state.grad_norm)
-        rebalance_or_correct(backend, objective, config, state, local.spread, contraction, history.initial_grad_norm)
-        row = history.record(state, direction, accepted, local.spread)
+        if not plan.newton:
+            rebalance_or_correct(backend, objective, config, state, spread, contraction, history.initial_grad_norm)
+        row = history.record(state, direction, accepted, spread, plan)
         if callback is not None and callback({**row, "w": state.w}):
             reason = StopReason.CALLBACK
             break
@@ -97,6 +98,58 @@ def dingo(backend, objective, config, w0=None, callback=None):
             reason = StopReason.RESOLUTION
             break
     return finish(state, history, backend, reason)
+
+
+@dataclass(frozen=True)
+class IterationPlan:
+    """What the prices buy for one iteration (:mod:`._prices`).
+
+    Attributes
+    ----------
+    effort : LocalEffort
+        Lanczos cap and tolerance of round trip A, and the line search's batch.
+    newton : bool
+        Whether the iteration takes the aggregated-Hessian Newton step
+        instead of DINGO's (:mod:`._newton`).
+    """
+
+    effort: LocalEffort
+    newton: bool
+
+
+def plan_iteration(backend, objective, config, state):
+    """The :class:`IterationPlan` of the next iteration, from the prices measured so far."""
+    prices = measured_prices(backend.round_log, free_rounds=backend.free_rounds)
+    effort = choose_effort(prices, config, state.forcing.update(state.grad_norm))
+    rows = backend.shard_rows
+    newton = newton_pays(
+        prices,
+        config,
+        n_params=objective.n_params,
+        n_outputs=objective.n_outputs,
+        n_rows=objective.n_rows,
+        shard_rows=max(rows) if rows else None,
+        n_shards=backend.n_shards,
+        bytes_per_second=backend.bytes_per_second,
+        lanczos_steps=effort.lanczos_steps,
+    )
+    return IterationPlan(effort, newton)
+
+
+def search_direction(backend, objective, config, state, plan):
+    """Round trip A and the iteration's direction: ``(Direction or StopReason, spread)``.
+
+    Newton's step from the aggregated Hessian (its spread is NaN: the
+    shards' own directions are never made), or DINGO's cases with round
+    trip A at the plan's local effort.
+    """
+    if plan.newton:
+        return newton_direction(backend, objective, config, state), math.nan
+    subproblem = replace(config.subproblem, max_iter=plan.effort.lanczos_steps, rtol=plan.effort.rtol)
+    local = round_a(backend, objective, config, state, subproblem)
+    if isinstance(local, StopReason):
+        return local, math.nan
+    return choose_direction(backend, objective, config, state, local), local.spread
 
 
 def start(backend, objective, config, w0):

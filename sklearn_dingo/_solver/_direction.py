@@ -77,13 +77,16 @@ class Direction:
     threshold: float
 
 
-def round_a(backend, objective, config, state):
+def round_a(backend, objective, config, state, subproblem=None):
     """Round trip A: H_j g, H_j^† g, v_j (and H_j^† q for case 4) from every shard.
 
     The shards first take the pending step of the previous iteration. When
     directions are corrected and secant pairs exist, ``q`` of the two-loop
     recursion rides with g (no extra round). Records the first iteration's δ
     in ``state.disagreement`` and moves ``state.handles`` on.
+
+    ``subproblem`` is the :class:`~sklearn_dingo._shard.SubproblemConfig` of
+    this round (the iteration's local effort); None: ``config.subproblem``.
 
     Returns
     -------
@@ -100,7 +103,7 @@ def round_a(backend, objective, config, state):
         payload += (q,)
     state.handles = backend.map(
         f"A-{state.iteration}", _shard.round_a, state.handles, *payload,
-        objective=objective, subproblem=config.subproblem,
+        objective=objective, subproblem=config.subproblem if subproblem is None else subproblem,
     )
     products, spread = backend.reduce_with_spread(state.handles, 1)
     if not all(np.all(np.isfinite(product)) for product in products):

@@ -18,6 +18,9 @@ HISTORY_COLUMNS = (
     "bytes_up",
     "bytes_moved",
     "case",
+    "step_kind",
+    "lanczos_cap",
+    "line_search_batch",
     "step_size",
     "direction_norm",
     "direction_spread",
@@ -53,7 +56,7 @@ class HistoryRecorder:
         """‖g_0‖, as recorded in row 0."""
         return self._rows[0]["grad_norm"]
 
-    def record(self, state, direction=None, accepted=None, spread=math.nan):
+    def record(self, state, direction=None, accepted=None, spread=math.nan, plan=None):
         """Append the record of ``state``, reached by ``direction`` and ``accepted``.
 
         Parameters
@@ -66,6 +69,8 @@ class HistoryRecorder:
             The line search's accepted trial (None for row 0).
         spread : float
             δ of the iteration's round trip A.
+        plan : IterationPlan or None
+            The iteration's local effort and kind of step (None for row 0).
 
         Returns
         -------
@@ -80,6 +85,9 @@ class HistoryRecorder:
             bytes_up=backend.bytes_up,
             bytes_moved=backend.bytes_moved,
             case=0 if direction is None else direction.case,
+            step_kind="" if plan is None else ("newton" if plan.newton else "dingo"),
+            lanczos_cap=0 if plan is None or plan.newton else plan.effort.lanczos_steps,
+            line_search_batch=0 if plan is None else plan.effort.line_search_batch,
             step_size=0.0 if accepted is None else accepted.step_size,
             direction_norm=0.0 if direction is None else float(np.linalg.norm(direction.p)),
             direction_spread=spread,

@@ -64,7 +64,7 @@ def first_accepted(trial_grad_norms2, step_sizes, grad_norm2, slope, rho):
     return int(hits[0]) if hits.size else None
 
 
-def line_search(backend, objective, config, state, direction):
+def line_search(backend, objective, config, state, direction, batch_size=None):
     """Round trip C: batches of trial steps ``2^-k`` along ``direction.p`` until one passes.
 
     The first batch sends p; each further batch (another round trip) sends
@@ -78,13 +78,16 @@ def line_search(backend, objective, config, state, direction):
         ``line_search_batch`` (B), ``max_steps`` and ``rho``.
     state : IterationState
     direction : Direction
+    batch_size : int or None
+        B of this search (the iteration's local effort); None: ``config.line_search_batch``.
 
     Returns
     -------
     AcceptedStep or None
         None when none of the ``max_steps`` trials passes.
     """
-    search = dict(objective=objective, batch_size=config.line_search_batch, max_steps=config.max_steps)
+    batch_size = config.line_search_batch if batch_size is None else int(batch_size)
+    search = dict(objective=objective, batch_size=batch_size, max_steps=config.max_steps)
     grad_norm2 = state.grad_norm2
     first = 0
     while first < config.max_steps:
@@ -97,7 +100,7 @@ def line_search(backend, objective, config, state, direction):
                 f"C-{state.iteration}-{first}", _shard.round_line_search_more, state.handles, float(first), **search
             )
         losses, grads = backend.reduce(state.handles)
-        step_sizes = _shard.step_sizes(first, config.line_search_batch, config.max_steps)
+        step_sizes = _shard.step_sizes(first, batch_size, config.max_steps)
         k = first_accepted(np.sum(grads * grads, axis=1), step_sizes, grad_norm2, direction.slope, config.rho)
         if k is not None:
             return AcceptedStep(step_sizes[k], float(losses[k]), objective.identifiable(np, grads[k]), first + k + 1)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._shard import SubproblemConfig
+from ._prices import ForcingSequence
 from ._secant import SecantPairs
 
 __all__ = ["DingoConfig", "DingoResult", "IterationState", "RoundClock", "StopReason"]
@@ -87,6 +88,18 @@ class DingoConfig:
         Machine epsilon of the data's precision (float32: 1.2e-7): below
         ``sqrt(data_epsilon)`` times ‖∇f(0)‖ (a cold start's ‖g_0‖), an iteration
         that barely shrinks ‖g‖ ends the run (:attr:`StopReason.RESOLUTION`).
+    local_effort : {"fixed", "auto"}
+        ``"fixed"``: every round trip A runs the Krylov solves of
+        ``subproblem`` (cap and tolerance) and every line search batches
+        ``line_search_batch`` trials, whatever a round costs (the fewest
+        rounds). ``"auto"``: both are chosen before every iteration from the
+        measured prices of a round and a pass, within those settings
+        (:func:`~._prices.choose_effort`).
+    aggregate_hessian : {"auto", True, False}
+        Whether iterations take the exact Newton step from the shards'
+        aggregated Hessians (D² numbers per shard) instead of DINGO's
+        vector rounds: ``"auto"`` when the measured prices say it is cheaper
+        (:func:`~._prices.newton_pays`).
     """
 
     tol: float = 1e-6
@@ -100,6 +113,8 @@ class DingoConfig:
     rebalance: object = "auto"
     secant_memory: int = 50
     data_epsilon: float = float(np.finfo(np.float64).eps)
+    local_effort: str = "fixed"
+    aggregate_hessian: object = False
 
 
 @dataclass(frozen=True)
@@ -210,6 +225,8 @@ class IterationState:
         δ measured in the first round trip A (NaN until then).
     clock : RoundClock
         When the first iteration started.
+    forcing : ForcingSequence
+        The relative tolerances of inexact local solves (``local_effort="auto"``).
     """
 
     w: np.ndarray
@@ -223,6 +240,7 @@ class IterationState:
     correct_directions: bool = False
     rebalanced: bool = False
     disagreement: float = math.nan
+    forcing: ForcingSequence = field(default_factory=ForcingSequence)
 
     @property
     def grad_norm2(self):

@@ -74,6 +74,7 @@ import scipy.sparse as sp
 from dask.sizeof import sizeof
 from dask.utils import parse_bytes
 
+from ..._shard import ShardTiming
 from .. import RebalanceCost, ShardBackend, row_indices, take_rows
 from ._channel import Earlier, PlacedTask, ReplyChannel, thread_groups
 from ._client import (
@@ -319,9 +320,12 @@ class DaskBackend(ShardBackend):
         """Where the shards are, their rows and sizes, as their workers reported them."""
         self._shard_addresses = [summary.address for summary in summaries]
         self._shard_rows = [summary.rows for summary in summaries]
+        self.shard_rows = list(self._shard_rows)
         self._shard_nbytes = [summary.nbytes for summary in summaries]
         self._nthreads.update({summary.address: summary.threads for summary in summaries})
         self._state_addresses = None
+        holders = set(self._shard_addresses)
+        self.concurrency = max(1, sum(self._nthreads.get(address, 1) for address in holders))
 
     # -- rebalancing rows --------------------------------------------------------------
     def _piece_rows(self):
@@ -339,6 +343,11 @@ class DaskBackend(ShardBackend):
                 first = (j - int(offsets[i])) % m
                 pieces[i, j] = (first, len(range(first, n_i, m)))
         return pieces
+
+    @property
+    def bytes_per_second(self):
+        """Dask's ``distributed.scheduler.bandwidth``: what the driver's cost model assumes for replies."""
+        return float(parse_bytes(dask.config.get("distributed.scheduler.bandwidth")))
 
     def rebalance_cost(self):
         """Bytes that cross between workers to rebalance the rows, and their time at Dask's bandwidth.
@@ -500,7 +509,7 @@ class DaskBackend(ShardBackend):
         # know means the cluster changed: ask the scheduler next round.
         known = self._state_addresses is None or set(addresses) <= set(self._nthreads)
         self._state_addresses = addresses if known else None
-        self.reply_nbytes.extend(int(sizeof(reply)) for reply in replies)
+        self.reply_nbytes.extend(int(sizeof(_without_timing(reply))) for reply in replies)
         return replies
 
     def _release_futures(self):
@@ -519,6 +528,11 @@ class DaskBackend(ShardBackend):
         self._closed = True
         self._release_futures()
         self.channel.close()
+
+
+def _without_timing(reply):
+    """A reply less the :class:`~sklearn_dingo._shard.ShardTiming` its shard appended."""
+    return reply[:-1] if reply and isinstance(reply[-1], ShardTiming) else reply
 
 
 def _built(channel, tag, futures, tasks, what):
