@@ -20,15 +20,21 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 pytestmark = pytest.mark.skipif(not BENCHMARKS.is_dir(), reason="benchmarks/ is not part of this installation")
 
-PROBLEMS = {"1", "2", "3", "4", "5"}
+PROBLEMS = {"1", "2", "3", "4", "5", "6", "7"}
+SPARSE_PROBLEMS = {"5", "7"}
+SOFTMAX_PROBLEMS = {"4", "6"}
+# the honest clock's scikit-learn fits: newton-cholesky on dense binary problems, newton-cg on the others
+CLOCK_SOLVERS = {"sklearn lbfgs tol=1e-6", "sklearn newton-cholesky tol=1e-6", "sklearn newton-cg tol=1e-6"}
 SOLVERS = {
     "dingo",
     "dingo (dask)",
     "sklearn lbfgs",
     "sklearn newton-cholesky",
+    *CLOCK_SOLVERS,
     "dask-ml lbfgs",
     "dask-ml lbfgs (normalize=False)",
     "dask-ml newton",
+    "scipy lbfgs (dask)",
     "dingo float32",
     "sklearn lbfgs float32",
     "dingo float32 (dask)",
@@ -99,6 +105,10 @@ def test_quick_compare_writes_a_row_per_solver_per_problem(tmp_path):
         assert f"## Problem {key}:" in markdown
     assert markdown.count("float32 vs float64, same run") == len(PROBLEMS)
     assert "dingo float32 fit <= 1.1 x X.nbytes (float32)" in markdown
+    assert markdown.count("Honest clock (scikit-learn at tol=1e-6") == len(PROBLEMS)
+    goals = markdown.split("## Goals", 1)[1]
+    clock_goal = "in-process: dingo reaches the fastest scikit-learn solver's tol=1e-6 objective in <= 0.5 x its time"
+    assert goals.count(clock_goal) == len(PROBLEMS)
 
     rows = read_csv(tmp_path / "compare.csv")
     pairs = {(r["problem"], r["solver"]) for r in rows}
@@ -107,10 +117,16 @@ def test_quick_compare_writes_a_row_per_solver_per_problem(tmp_path):
 
     # Every row says what happened; this package and scikit-learn always run.
     by = {(r["problem"], r["solver"]): r for r in rows}
-    for (_problem, solver), r in by.items():
+    for (key, solver), r in by.items():
         assert r["status"] in {"ok", "n/a", "failed"}, r
         if r["status"] != "ok":
             assert r["reason"], r
+        newton_cg_here = key in SPARSE_PROBLEMS | SOFTMAX_PROBLEMS
+        if solver in ("sklearn newton-cholesky tol=1e-6", "sklearn newton-cg tol=1e-6"):
+            applies = newton_cg_here == solver.startswith("sklearn newton-cg")
+            assert r["status"] == ("ok" if applies else "n/a"), r
+            if not applies:
+                continue
         if solver.startswith(("dingo", "sklearn")):
             assert r["status"] == "ok", r
             # scikit-learn's lbfgs on float32 data stops on its float64
@@ -125,7 +141,7 @@ def test_quick_compare_writes_a_row_per_solver_per_problem(tmp_path):
             single, double = by[(problem, solver)], by[(problem, FLOAT64_OF[solver])]
             assert single["dtype"] == "float32" and double["dtype"] == "float64"
             assert int(single["X_nbytes"]) < int(double["X_nbytes"])
-            if problem != "5":  # dense: exactly half
+            if problem not in SPARSE_PROBLEMS:  # dense: exactly half
                 assert 2 * int(single["X_nbytes"]) == int(double["X_nbytes"])
             assert single["stop"], single
         # a float32 DINGO fit ends at tol or at float32's resolution: converged either way
@@ -134,9 +150,16 @@ def test_quick_compare_writes_a_row_per_solver_per_problem(tmp_path):
         assert float(by[(problem, "dingo float32")]["peak_mem_over_X"]) >= 0
         # the cluster fit reached the optimum: its round trips at each iteration come from the callback
         assert by[(problem, "dingo (dask)")]["dingo_to_opt_round_trips"], by[(problem, "dingo (dask)")]
+        # the honest clock: every dingo row timed against the fastest scikit-learn fit at tol=1e-6
+        reference = by[(problem, "dingo")]["clock_ref_solver"]
+        assert reference in CLOCK_SOLVERS and by[(problem, reference)]["status"] == "ok", reference
+        for solver in ("dingo", "dingo (dask)"):
+            r = by[(problem, solver)]
+            assert float(r["clock_time"]) > 0 and float(r["clock_ratio"]) > 0, r
+            assert r["clock_ref_solver"] == reference, r
     # dask-ml is binary only; where it is installed its lbfgs runs on dense binary problems.
     for solver in ("dask-ml lbfgs", "dask-ml newton"):
-        assert by[("4", solver)]["status"] == "n/a"
+        assert all(by[(p, solver)]["status"] == "n/a" for p in SOFTMAX_PROBLEMS)
     try:
         import dask_ml  # noqa: F401
     except ImportError:
@@ -242,7 +265,8 @@ def test_every_study_names_the_package_constants_it_studies():
     studies = bench("studies")
     for name in studies.STUDIES:
         module = studies.load(name)
-        assert module.CONSTANTS, name
+        # A study either names the constants it chose or says that it chose none.
+        assert module.CONSTANTS or "Studies no package constant" in module.__doc__, name
         for constant, where in module.CONSTANTS.items():
             assert constant in module.__doc__, (name, constant)
             assert hasattr(importlib.import_module(where), constant), (name, f"{where}.{constant}")

@@ -15,6 +15,7 @@ STUDIES = {
     "float32-resolution": "benchmarks.studies.float32_resolution",
     "n-shards": "benchmarks.studies.n_shards_default",
     "pass-price": "benchmarks.studies.pass_price",
+    "round-scale": "benchmarks.studies.round_scale",
     "shard-kernels": "benchmarks.studies.shard_kernels",
     "subproblem-crossover": "benchmarks.studies.subproblem_crossover",
 }
