@@ -139,3 +139,19 @@ def test_inexact_local_solves_never_accept_a_non_descent_direction(Est):
     assert set(est.history_["lanczos_cap"][1:]) == {2}
     ref = LogisticRegression(C=1.0, tol=1e-12, max_iter=10_000).fit(X, y)
     assert_allclose(est.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+
+
+def test_a_rejected_unit_step_costs_the_next_iteration_a_hessian_round():
+    """Accepted unit steps bring the next Hessian (2 rounds per iteration); any other step does not (4)."""
+    X, Y, objective, w0, shards = newton_case("softmax")
+    config = DingoConfig(aggregate_hessian=True, tol=1e-10, line_search_batch=1)
+    with LocalBackend(shards) as backend:
+        result = dingo(backend, objective, config, w0=30 * w0)  # far from the optimum: backtracking first
+    history = result.history
+    steps, trials, rounds = history["step_size"][1:], history["line_search_trials"][1:], np.diff(history["rounds"])
+    assert steps[0] < 1 and steps[-1] == 1
+    for t in range(len(steps)):
+        known = t > 0 and steps[t - 1] == 1.0  # the previous search's unit step brought H
+        assert rounds[t] == (0 if known else 2) + 2 * trials[t]
+    g, _ = dense_gradient_hessian(X, Y, result.w, 0.5, True, binary=False)
+    assert np.linalg.norm(g) <= 1e-10

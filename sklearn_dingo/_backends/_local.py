@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from .._array_api import get_namespace
+from .._objectives import row_block_view, sparse_product_threads
 from .._shard import ShardData
 from ._base import RebalanceCost, ShardBackend
 
@@ -28,25 +29,6 @@ from ._base import RebalanceCost, ShardBackend
 # current machines; the estimate only has to be right within a factor of a few
 # against the seconds of a communication round.
 HOST_COPY_BYTES_PER_SECOND = 1e9
-
-
-def row_block_view(X, start, stop):
-    """Rows ``start:stop`` of X without copying its data.
-
-    Dense arrays slice to views. A CSR matrix's row block shares its ``data``
-    and ``indices`` buffers; only the small ``indptr`` is rebased. Other
-    sparse formats are converted to CSR once by the caller.
-    """
-    if sp.issparse(X):
-        lo, hi = X.indptr[start], X.indptr[stop]
-        block = sp.csr_matrix((stop - start, X.shape[1]), dtype=X.dtype)
-        # Assigned after construction: the constructor would prune (copy)
-        # slices much smaller than their base arrays.
-        block.data = X.data[lo:hi]
-        block.indices = X.indices[lo:hi]
-        block.indptr = X.indptr[start : stop + 1] - lo
-        return block
-    return X[start:stop, ...]
 
 
 def take_rows(X, rows):
@@ -171,7 +153,13 @@ class LocalBackend(ShardBackend):
         self._rebalance_from = rebalance_from
         cores = available_cores()
         self.n_threads = n_threads or max(1, min(len(self.shards), cores))
-        self._blas_limit = threadpool_limits(limits=max(1, cores // self.n_threads), user_api="blas")
+        product_threads = max(1, cores // self.n_threads)
+        sparse = any(sp.issparse(shard.X) for shard in self.shards)
+        # SciPy's sparse products ignore BLAS's limit: they get the threads by
+        # row blocks instead, and BLAS (left with vector work) one, whose
+        # idle threads would otherwise spin on the cores the products need.
+        self._blas_limit = threadpool_limits(limits=1 if sparse else product_threads, user_api="blas")
+        self._sparse_threads = sparse_product_threads(product_threads if sparse else 1)
         self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="dingo-shard")
         self.concurrency = self.n_threads
         self.shard_rows = [s.n_samples for s in self.shards]
@@ -233,3 +221,4 @@ class LocalBackend(ShardBackend):
     def close(self):
         self._pool.shutdown(wait=True)
         self._blas_limit.restore_original_limits()
+        self._sparse_threads.restore()

@@ -9,6 +9,7 @@ from ._base import GRAM_BLOCK_ROWS, Curvature, LinearObjective, gram_block_slice
 from ._logistic import BinaryLogistic
 from ._passes import PassCounter, ShardMeter, pass_counter
 from ._softmax import MultinomialSoftmax
+from ._sparse import row_block_view, sparse_product, sparse_product_threads
 
 __all__ = [
     "GRAM_BLOCK_ROWS",
@@ -20,4 +21,7 @@ __all__ = [
     "ShardMeter",
     "gram_block_slices",
     "pass_counter",
+    "row_block_view",
+    "sparse_product",
+    "sparse_product_threads",
 ]

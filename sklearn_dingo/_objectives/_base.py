@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from .._array_api import as_dtype, device, get_namespace, is_numpy
 from . import _passes
+from ._sparse import sparse_product
 
 # Rows per block when forming an explicit Hessian from a dense shard: keeps
 # the weighted copy of X small while every product stays a BLAS-3 call.
@@ -183,7 +184,7 @@ class LinearObjective(ABC):
         """``X̃ᵀ R`` (not yet divided by S_j) for R of shape (n, m), as a dense (d+fi, m)."""
         if _passes.active:  # a read of X (a row block's X_b V before it is not counted)
             _passes.rows_read(X.shape[0])
-        G = _data_product(X.T, R)
+        G = _data_product(X, R, transpose=True)
         if self.fit_intercept:
             G = xp.concat([G, xp.sum(R, axis=0)[None, :]], axis=0)
         return G
@@ -438,7 +439,7 @@ class LinearObjective(ABC):
         if sp.issparse(X):
             A = X.multiply(as_dtype(xp, root, X.dtype)[:, None]).tocsr()
             gram = sign * as_dtype(xp, (A.T @ A).toarray(), a.dtype)
-            col = _data_product(X.T, a) if self.fit_intercept else None
+            col = _data_product(X, a, transpose=True) if self.fit_intercept else None
         else:
             d = X.shape[1]
             gram = xp.zeros((d, d), dtype=a.dtype, device=device(a))
@@ -518,16 +519,21 @@ def _row_blocks(shard, single_precision=False):
     ]
 
 
-def _data_product(A, B):
-    """``A @ B`` for A the data (X or Xᵀ, any precision) and B dense, in B's precision.
+def _data_product(X, B, *, transpose=False):
+    """``X @ B`` (or ``Xᵀ @ B``) for X the data (any precision) and B dense, in B's precision.
 
-    The product is made in A's precision, so float32 data are never copied
+    The product is made in X's precision, so float32 data are never copied
     to float64 (B, of one row or column per sample or feature, is cast
     instead); the result, a block of margins or of a gradient, is then
-    summed and used in B's precision.
+    summed and used in B's precision. A SciPy sparse X runs on the threads
+    the backend allows (:func:`~._sparse.sparse_product`).
     """
     xp = get_namespace(B)
-    product = A @ as_dtype(xp, B, A.dtype)
+    B_in = as_dtype(xp, B, X.dtype)
+    if sp.issparse(X) and is_numpy(xp):
+        product = sparse_product(X, B_in, transpose=transpose)
+    else:
+        product = X.T @ B_in if transpose else X @ B_in
     if sp.issparse(product):
         product = product.toarray()
     return as_dtype(xp, product, B.dtype)

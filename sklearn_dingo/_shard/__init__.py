@@ -7,7 +7,7 @@ so NumPy, SciPy sparse and CuPy shards run the same code (DESIGN.md, layer 3):
   weights, and what is derived from its X once.
 - the round functions the driver sends through a backend
   (:func:`initial_round`, :func:`round_a`, :func:`round_hessian`, :func:`round_case3`,
-  :func:`round_line_search`, :func:`round_line_search_more`,
+  :func:`round_line_search`, :func:`round_line_search_more`, :func:`round_newton_search`,
   :func:`place_point`) and the state a shard keeps between them
   (:class:`ShardState`);
 - :class:`Metered`, which times a round function where it runs
@@ -39,6 +39,7 @@ from ._rounds import (
     round_hessian,
     round_line_search,
     round_line_search_more,
+    round_newton_search,
     step_sizes,
 )
 from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
@@ -67,6 +68,7 @@ __all__ = [
     "round_hessian",
     "round_line_search",
     "round_line_search_more",
+    "round_newton_search",
     "split_replies",
     "step_sizes",
 ]

@@ -124,6 +124,13 @@ def _zero_point(shard, objective):
     return w, xp.zeros((shard.n_samples, objective.n_outputs), dtype=w.dtype, device=on)
 
 
+def _stepped(state, step):
+    """``(w, X̃w)`` after the pending step ``step`` along the stored direction (none if 0)."""
+    if not step:
+        return state.w, state.eta
+    return state.w + step * state.direction, state.eta + step * state.eta_direction
+
+
 @_quiet
 def round_a(shard, state, grad, step, *corrected, objective, subproblem):
     """Round trip A: take the accepted step, then return ``(H_j g, H_j^† g, v_j)``.
@@ -143,10 +150,7 @@ def round_a(shard, state, grad, step, *corrected, objective, subproblem):
     objective : LinearObjective
     subproblem : SubproblemConfig
     """
-    w, eta = state.w, state.eta
-    if step:
-        w = w + step * state.direction
-        eta = eta + step * state.eta_direction
+    w, eta = _stepped(state, step)
     g = _to_shard(shard, grad)
     curvature = objective.curvature(shard, eta)
     solver = make_solver(objective, shard, curvature, subproblem)
@@ -179,13 +183,13 @@ def round_hessian(shard, state, step, *, objective, subproblem):
     objective : LinearObjective
     subproblem : SubproblemConfig
     """
-    w, eta = state.w, state.eta
-    if step:
-        w = w + step * state.direction
-        eta = eta + step * state.eta_direction
+    w, eta = _stepped(state, step)
+    return _host(_local_hessian(shard, eta, objective, subproblem)), ShardState(w=w, eta=eta)
+
+
+def _local_hessian(shard, eta, objective, subproblem):
     curvature = objective.curvature(shard, eta)
-    H = objective.hessian(shard, curvature, single_precision=subproblem.single_precision(shard, "exact"))
-    return _host(H), ShardState(w=w, eta=eta)
+    return objective.hessian(shard, curvature, single_precision=subproblem.single_precision(shard, "exact"))
 
 
 @_quiet
@@ -219,6 +223,26 @@ def round_line_search(shard, state, direction, *, objective, batch_size, max_ste
     p = _to_shard(shard, direction)
     reply, eta_p = _trial_batch(shard, state, p, None, 0, objective, batch_size, max_steps)
     return reply, replace(state, direction=p, eta_direction=eta_p)
+
+
+@_quiet
+def round_newton_search(shard, state, step, direction, *, objective, batch_size, max_steps, subproblem):
+    """Round trip C of a Newton iteration, which also brings the next one's local Hessian.
+
+    The shard takes the pending step (Newton iterations have no round trip A
+    to take it), evaluates the first batch of trial steps along p as
+    :func:`round_line_search`, and returns the local Hessian at the first
+    trial point, ``w + p``: when the driver accepts the unit step (Newton's
+    usually), the next iteration needs no round trip of its own to learn
+    its Hessian (ALGORITHM.md §8). Reply: ``(losses, gradients, H_j)``.
+    """
+    w, eta = _stepped(state, step)
+    state = replace(state, w=w, eta=eta, solver=None, damped_direction=None)
+    p = _to_shard(shard, direction)
+    reply, eta_p = _trial_batch(shard, state, p, None, 0, objective, batch_size, max_steps)
+    unit = step_sizes(0, batch_size, max_steps)[0]
+    H = _local_hessian(shard, eta + unit * eta_p, objective, subproblem)
+    return (*reply, to_numpy(H)), replace(state, direction=p, eta_direction=eta_p)
 
 
 @_quiet

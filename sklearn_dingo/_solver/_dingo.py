@@ -81,7 +81,10 @@ def dingo(backend, objective, config, w0=None, callback=None):
             reason = resolution.failure(direction, state.grad_norm2)
             break
         # Step 6, round trip C: batches of trial steps until one passes.
-        accepted = line_search(backend, objective, config, state, direction, plan.effort.line_search_batch)
+        accepted = line_search(
+            backend, objective, config, state, direction, plan.effort.line_search_batch,
+            newton=config.subproblem if plan.newton else None,
+        )
         if accepted is None:
             reason = resolution.failure(StopReason.LINE_SEARCH_FAILED, state.grad_norm2)
             break
@@ -145,6 +148,7 @@ def search_direction(backend, objective, config, state, plan):
     """
     if plan.newton:
         return newton_direction(backend, objective, config, state), math.nan
+    state.hessian = None  # brought by a Newton search, at a point the shards are about to leave
     subproblem = replace(config.subproblem, max_iter=plan.effort.lanczos_steps, rtol=plan.effort.rtol)
     local = round_a(backend, objective, config, state, subproblem)
     if isinstance(local, StopReason):
@@ -195,14 +199,14 @@ def start(backend, objective, config, w0):
 def stop_test(state, backend, config):
     """The stopping rules tested before an iteration starts: a :class:`StopReason`, or None to go on.
 
-    An iteration starts only if its cheapest form (4 rounds) fits the round
-    budget.
+    An iteration starts only if its cheapest form fits the round budget: 4
+    rounds, or 2 for a Newton iteration whose Hessian is already known.
     """
     if math.sqrt(state.grad_norm2) <= config.tol:
         return StopReason.CONVERGED
     if state.iteration >= config.max_iter:
         return StopReason.MAX_ITER
-    if backend.rounds + 4 > config.max_rounds:
+    if backend.rounds + (2 if state.hessian is not None else 4) > config.max_rounds:
         return StopReason.MAX_ROUNDS
     return None
 
@@ -222,6 +226,7 @@ def update(state, direction, accepted):
     state.secants.add(step_size * direction.p, accepted.g - state.g)
     contraction = float(np.linalg.norm(accepted.g)) / math.sqrt(state.grad_norm2)
     state.w, state.g, state.loss = state.w + step_size * direction.p, accepted.g, accepted.loss
+    state.hessian = accepted.hessian
     state.iteration += 1
     state.pending_step_size = step_size
     return contraction

@@ -28,12 +28,16 @@ class AcceptedStep:
         ∇f(w_t + αp), the next iteration's gradient (no extra round).
     trials : int
         Trial steps evaluated up to and including the accepted one.
+    hessian : ndarray of shape (D, D) or None
+        The Hessian of f at the accepted point, when a Newton search
+        brought it (the unit step accepted), else None.
     """
 
     step_size: float
     loss: float
     g: np.ndarray
     trials: int
+    hessian: np.ndarray = None
 
 
 def first_accepted(trial_grad_norms2, step_sizes, grad_norm2, slope, rho):
@@ -64,7 +68,7 @@ def first_accepted(trial_grad_norms2, step_sizes, grad_norm2, slope, rho):
     return int(hits[0]) if hits.size else None
 
 
-def line_search(backend, objective, config, state, direction, batch_size=None):
+def line_search(backend, objective, config, state, direction, batch_size=None, *, newton=None):
     """Round trip C: batches of trial steps ``2^-k`` along ``direction.p`` until one passes.
 
     The first batch sends p; each further batch (another round trip) sends
@@ -80,6 +84,10 @@ def line_search(backend, objective, config, state, direction, batch_size=None):
     direction : Direction
     batch_size : int or None
         B of this search (the iteration's local effort); None: ``config.line_search_batch``.
+    newton : SubproblemConfig or None
+        A Newton iteration's search (:func:`~sklearn_dingo._shard.round_newton_search`):
+        its first round trip also takes the pending step and brings the
+        Hessian at the unit step, in this precision. None: DINGO's.
 
     Returns
     -------
@@ -91,7 +99,13 @@ def line_search(backend, objective, config, state, direction, batch_size=None):
     grad_norm2 = state.grad_norm2
     first = 0
     while first < config.max_steps:
-        if first == 0:
+        if first == 0 and newton is not None:
+            state.handles = backend.map(
+                f"C-{state.iteration}", _shard.round_newton_search, state.handles, state.pending_step_size,
+                direction.p, **search, subproblem=newton,
+            )
+            state.pending_step_size = 0.0
+        elif first == 0:
             state.handles = backend.map(
                 f"C-{state.iteration}", _shard.round_line_search, state.handles, direction.p, **search
             )
@@ -99,10 +113,12 @@ def line_search(backend, objective, config, state, direction, batch_size=None):
             state.handles = backend.map(
                 f"C-{state.iteration}-{first}", _shard.round_line_search_more, state.handles, float(first), **search
             )
-        losses, grads = backend.reduce(state.handles)
+        losses, grads, *hessian = backend.reduce(state.handles)
         step_sizes = _shard.step_sizes(first, batch_size, config.max_steps)
         k = first_accepted(np.sum(grads * grads, axis=1), step_sizes, grad_norm2, direction.slope, config.rho)
         if k is not None:
-            return AcceptedStep(step_sizes[k], float(losses[k]), objective.identifiable(np, grads[k]), first + k + 1)
+            at_unit_step = hessian[0] if hessian and k == 0 else None
+            g = objective.identifiable(np, grads[k])
+            return AcceptedStep(step_sizes[k], float(losses[k]), g, first + k + 1, at_unit_step)
         first += len(step_sizes)
     return None

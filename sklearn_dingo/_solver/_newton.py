@@ -52,17 +52,22 @@ def newton_solve(objective, H, g, rcond=None):
 
 
 def newton_direction(backend, objective, config, state):
-    """Round trip A of a Newton iteration, and its step: a :class:`Direction` or a :class:`StopReason`.
+    """The step of a Newton iteration: a :class:`Direction` or a :class:`StopReason`.
 
-    The shards take the pending step and return ``H_j`` (one broadcast of
-    the step size, one reduce of D² numbers per shard). Moves
-    ``state.handles`` on.
+    The Hessian at w_t is the one the previous iteration's search brought
+    with its accepted unit step (``state.hessian``), or else comes from a
+    round trip of its own: the shards take the pending step and return
+    ``H_j`` (one broadcast of the step size, one reduce of D² numbers per
+    shard), moving ``state.handles`` on.
     """
-    state.handles = backend.map(
-        f"H-{state.iteration}", _shard.round_hessian, state.handles, state.pending_step_size,
-        objective=objective, subproblem=config.subproblem,
-    )
-    (H,) = backend.reduce(state.handles)
+    H, state.hessian = state.hessian, None
+    if H is None:
+        state.handles = backend.map(
+            f"H-{state.iteration}", _shard.round_hessian, state.handles, state.pending_step_size,
+            objective=objective, subproblem=config.subproblem,
+        )
+        state.pending_step_size = 0.0
+        (H,) = backend.reduce(state.handles)
     # Features of extreme scale (|x| ~ 1e150) overflow H g: the non-finite
     # result speaks (a stop reason), not NumPy's RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

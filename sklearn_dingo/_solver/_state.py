@@ -227,6 +227,9 @@ class IterationState:
         When the first iteration started.
     forcing : ForcingSequence
         The relative tolerances of inexact local solves (``local_effort="auto"``).
+    hessian : ndarray of shape (D, D) or None
+        ∇²f(w_t), when a Newton iteration's search brought it with the
+        accepted unit step (the next Newton iteration needs no round trip A).
     """
 
     w: np.ndarray
@@ -241,6 +244,7 @@ class IterationState:
     rebalanced: bool = False
     disagreement: float = math.nan
     forcing: ForcingSequence = field(default_factory=ForcingSequence)
+    hessian: np.ndarray = None
 
     @property
     def grad_norm2(self):
