@@ -534,9 +534,12 @@ def test_history_is_a_table(Est):
     assert np.all((table["step_size"][1:] > 0) & (table["step_size"][1:] <= 1))
     assert table["rounds"].iloc[-1] == est.n_communication_rounds_
     # Rounds follow ALGORITHM.md §4: 1 initial reduce, then 4 (cases 1/2) or
-    # 6 (case 3) per iteration, 2 more per extra line-search batch.
+    # 6 (case 3) per iteration, 2 more per extra line-search batch; a Newton
+    # iteration (case 5) 2 when the previous search's unit step brought its Hessian.
     per_iteration = np.diff(table["rounds"])
-    assert np.all(per_iteration >= np.where(table["case"][1:] == 3, 6, 4))
+    cases, steps = np.asarray(table["case"][1:]), np.asarray(table["step_size"])
+    brought = (cases == 5) & np.concatenate([[False], (cases[:-1] == 5) & (steps[1:-1] == 1.0)])
+    assert np.all(per_iteration >= np.where(cases == 3, 6, np.where(brought, 2, 4)))
     assert np.all(per_iteration % 2 == 0)
     assert table["rounds"][0] == 1
 

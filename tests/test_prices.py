@@ -16,11 +16,13 @@ from sklearn_dingo._solver._prices import (
     BATCH_ROUND_PASSES,
     FORCING_GAMMA,
     FORCING_MAX,
+    GRAM_READ_COLUMNS,
     MIN_LANCZOS_STEPS,
     NEWTON_MAX_PARAMS,
     ForcingSequence,
     Prices,
     choose_effort,
+    iteration_seconds,
     measured_prices,
     newton_pays,
 )
@@ -109,22 +111,37 @@ def test_newton_when_asked_or_refused():
     assert newton_pays(None, always, n_params=10**5, bytes_per_second=1.0, **SIZES)
 
 
-def test_newton_for_small_models_where_the_bytes_are_cheap():
+def test_the_estimates_in_reads_and_rounds():
+    """A binary shard of 101 columns: its Gram costs 101/15 reads; DINGO's Krylov run 8."""
+    prices = Prices(0.02, 0.01)
+    newton, dingo = iteration_seconds(prices, n_params=101, bytes_per_second=math.inf, **SIZES)
+    gram = 0.01 * 101 / GRAM_READ_COLUMNS
+    assert newton == pytest.approx(gram + gram * 101**3 / 3 / (50_000 * 101**2) + 2 * 0.02)
+    assert dingo == pytest.approx(min(8 * 0.01, gram * (1 + 8.0 * 101 / 50_000)) + 4 * 0.02)
+
+
+def test_newton_for_small_models_where_a_gram_is_cheaper_than_a_krylov_run():
     prices = Prices(0.0, 0.01)
-    assert newton_pays(prices, AUTO, n_params=101, bytes_per_second=math.inf, **SIZES)  # in process
-    assert newton_pays(prices, AUTO, n_params=101, bytes_per_second=1e8, **SIZES)  # 82 kB per shard
-    assert not newton_pays(prices, AUTO, n_params=101, bytes_per_second=1e4, **SIZES)  # 8 s per Hessian
-    assert not newton_pays(None, AUTO, n_params=101, bytes_per_second=math.inf, **SIZES)  # no prices yet
+    narrow = dict(SIZES, n_rows=31)  # 31 columns: about 2 reads against 8
+    assert newton_pays(prices, AUTO, n_params=31, bytes_per_second=math.inf, **narrow)  # in process
+    assert newton_pays(prices, AUTO, n_params=31, bytes_per_second=1e8, **narrow)  # 8 kB per shard
+    assert not newton_pays(prices, AUTO, n_params=31, bytes_per_second=1e2, **narrow)  # 80 s per Hessian
+    assert not newton_pays(None, AUTO, n_params=31, bytes_per_second=math.inf, **narrow)  # no prices yet
+    # 201 columns: 13 reads against 8, unless rounds are dear (2 rounds against 4) or shards disagree
+    wide = dict(SIZES, n_rows=201)
+    assert not newton_pays(prices, AUTO, n_params=201, bytes_per_second=math.inf, **wide)
+    assert newton_pays(Prices(0.05, 0.01), AUTO, n_params=201, bytes_per_second=1e8, **wide)
+    assert newton_pays(prices, AUTO, n_params=201, bytes_per_second=math.inf, shards_disagree=True, **wide)
 
 
 def test_no_newton_for_large_models():
     prices = Prices(0.0, 0.01)
     big = dict(SIZES, n_outputs=20, n_rows=301)
-    assert not newton_pays(prices, AUTO, n_params=301 * 20, bytes_per_second=math.inf, **big)
     assert 301 * 20 > NEWTON_MAX_PARAMS
-    # Under the memory cap, the Gram blocks of many classes cost more than short Krylov solves.
-    wide = dict(SIZES, n_outputs=10, n_rows=201)
-    assert not newton_pays(prices, AUTO, n_params=2010, bytes_per_second=math.inf, **wide)
+    assert not newton_pays(prices, AUTO, n_params=301 * 20, bytes_per_second=math.inf, shards_disagree=True, **big)
+    # Under the cap, the Gram blocks of many classes cost far more than short Krylov solves.
+    many = dict(SIZES, n_outputs=10, n_rows=201)
+    assert not newton_pays(Prices(0.02, 0.01), AUTO, n_params=2010, bytes_per_second=1e8, **many)
 
 
 # -- meters ------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ def plan_iteration(backend, objective, config, state):
         n_shards=backend.n_shards,
         bytes_per_second=backend.bytes_per_second,
         lanczos_steps=effort.lanczos_steps,
+        shards_disagree=state.correct_directions,
     )
     return IterationPlan(effort, newton)
 

@@ -22,7 +22,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from .._shard._subproblems import EIGH_COST, PASS_PENALTY
+from .._shard._subproblems import EIGH_COST
 
 __all__ = [
     "ForcingSequence",
@@ -52,11 +52,20 @@ BATCH_ROUND_PASSES = 8.0
 FORCING_GAMMA = 0.9
 FORCING_MAX = 0.5
 # The aggregated Hessian: largest D (a D x D float64 matrix per shard, and a
-# Cholesky factorisation of one on the driver), and the iterations DINGO is
-# assumed to take for every Newton iteration (Newton's are never more, and
-# far fewer when the shards disagree).
+# Cholesky factorisation of one on the driver); how many DINGO iterations a
+# Newton iteration is worth: 1.25 while the shards agree (its direction is
+# exact: never more iterations, often one fewer), and 8 once they are seen
+# to disagree while their rows stay where they are (measured, rows sorted
+# by label or a feature, 4-8 shards: DINGO 15-35 iterations against
+# Newton's 6, each DINGO iteration also 4-6 rounds against Newton's 2).
 NEWTON_MAX_PARAMS = 2048
-NEWTON_ITERATION_GAIN = 1.5
+NEWTON_AGREEMENT_GAIN = 1.25
+NEWTON_DISAGREEMENT_GAIN = 8.0
+# Columns of X̃ whose Gram block costs one read of the shard: measured in
+# float32 on 2 cores, 29 for a binary 200,000 x 200 shard (124 ms against
+# 18 ms per read), 15 for a 5-class 200,000 x 40 one (narrow blocks use
+# BLAS less well); the smaller keeps the estimate on the safe side.
+GRAM_READ_COLUMNS = 15
 
 
 @dataclass(frozen=True)
@@ -177,39 +186,54 @@ def choose_effort(prices, config, eta):
     return LocalEffort(steps, rtol, batch)
 
 
-def iteration_seconds(prices, *, n_params, n_outputs, n_rows, shard_rows, n_shards, bytes_per_second, lanczos_steps):
-    """Estimated local seconds of one iteration: ``(newton, exact, krylov)``.
+def iteration_seconds(
+    prices, *, n_params, n_outputs, n_rows, shard_rows, n_shards, bytes_per_second, lanczos_steps
+):
+    """Estimated seconds of one iteration of each kind: ``(newton, dingo)``.
 
-    In units of the measured pass: a pass over a shard of ``shard_rows``
-    rows makes ``shard_rows · n_rows · n_outputs`` memory-bound
-    multiply-adds, and BLAS-3 work (Gram blocks, factorisations) runs
-    ``PASS_PENALTY`` times faster per multiply-add (``_shard/_subproblems.py``).
+    In units of the measured read of a shard (:attr:`Prices.pass_seconds`)
+    and round (:attr:`Prices.round_seconds`):
 
-    - newton: the K(K+1)/2 Gram blocks of the shard, its D² floats to the
-      driver at ``bytes_per_second`` from each of ``n_shards`` shards, and one
-      Cholesky factorisation (D³/3) there;
-    - exact: the Gram blocks and an eigendecomposition (``EIGH_COST · D³``) on the shard;
-    - krylov: ``lanczos_steps`` Hessian-vector products (two passes each).
+    - a Gram block ``X̃ᵀ diag(a) X̃`` costs one read per
+      ``GRAM_READ_COLUMNS`` columns of X̃, and a D³ factorisation runs at
+      the Gram's multiply-adds per second;
+    - newton: the K(K+1)/2 Gram blocks, the D² floats of each of
+      ``n_shards`` shards at ``bytes_per_second``, one Cholesky
+      factorisation (D³/3) on the driver, and 2 rounds (the unit step
+      accepted brings the next Hessian);
+    - dingo: the cheaper of the exact solver (the Gram blocks and an
+      eigendecomposition, ``EIGH_COST · D³``, on the shard) and
+      ``lanczos_steps`` Hessian-vector products (one read each), and 4
+      rounds.
+
+    Both kinds also pay a line search (the same), left out.
     """
     D, K = n_params, n_outputs
-    flop_seconds = prices.pass_seconds / max(shard_rows * n_rows * K, 1)
-    gram = flop_seconds * K * (K + 1) / 2 * shard_rows * n_rows**2 / PASS_PENALTY
+    blocks = K * (K + 1) / 2
+    gram = prices.pass_seconds * blocks * n_rows / GRAM_READ_COLUMNS
+    multiply_add_seconds = gram / max(blocks * shard_rows * n_rows**2, 1)
     transfer = n_shards * D * D * 8 / bytes_per_second
-    newton = gram + transfer + flop_seconds * D**3 / 3 / PASS_PENALTY
-    exact = gram + flop_seconds * EIGH_COST * D**3 / PASS_PENALTY
-    krylov = 2 * lanczos_steps * prices.pass_seconds
-    return newton, exact, krylov
+    newton = gram + transfer + multiply_add_seconds * D**3 / 3 + 2 * prices.round_seconds
+    exact = gram + multiply_add_seconds * EIGH_COST * D**3
+    krylov = lanczos_steps * prices.pass_seconds
+    dingo = min(exact, krylov) + ROUNDS_PER_ITERATION * prices.round_seconds
+    return newton, dingo
 
 
-def newton_pays(prices, config, *, n_params, n_outputs, n_rows, shard_rows, n_shards, bytes_per_second, lanczos_steps):
+def newton_pays(
+    prices, config, *, n_params, n_outputs, n_rows, shard_rows, n_shards, bytes_per_second, lanczos_steps,
+    shards_disagree=False,
+):
     """Whether the next iteration takes the exact Newton step from the aggregated Hessian.
 
-    ``config.aggregate_hessian``: True always (up to memory), False never,
-    ``"auto"`` when D is at most ``NEWTON_MAX_PARAMS`` and an iteration of it
-    is estimated to cost at most ``NEWTON_ITERATION_GAIN`` times the local
-    work of DINGO's cheaper sub-problem solver (:func:`iteration_seconds`).
-    Both kinds cost the same rounds per iteration; Newton's directions are
-    exact, so it takes no more iterations.
+    ``config.aggregate_hessian``: True always, False never, ``"auto"`` when D
+    is at most ``NEWTON_MAX_PARAMS`` and an iteration of it is estimated to
+    cost no more than ``NEWTON_AGREEMENT_GAIN`` of DINGO's
+    (:func:`iteration_seconds`; Newton's directions are exact, so it takes
+    no more iterations), or, once the shards are seen to disagree while
+    their rows stay where they are (``shards_disagree``: DINGO's iterations
+    then multiply, ALGORITHM.md §7), no more than
+    ``NEWTON_DISAGREEMENT_GAIN`` of them.
     """
     choice = config.aggregate_hessian
     if choice is False or choice is None:
@@ -218,8 +242,8 @@ def newton_pays(prices, config, *, n_params, n_outputs, n_rows, shard_rows, n_sh
         return True
     if n_params > NEWTON_MAX_PARAMS or prices is None or shard_rows is None:
         return False
-    newton, exact, krylov = iteration_seconds(
+    newton, dingo = iteration_seconds(
         prices, n_params=n_params, n_outputs=n_outputs, n_rows=n_rows, shard_rows=shard_rows,
         n_shards=n_shards, bytes_per_second=bytes_per_second, lanczos_steps=lanczos_steps,
     )
-    return newton <= NEWTON_ITERATION_GAIN * min(exact, krylov)
+    return newton <= (NEWTON_DISAGREEMENT_GAIN if shards_disagree else NEWTON_AGREEMENT_GAIN) * dingo
