@@ -979,3 +979,38 @@ def test_tls_cluster_and_the_model_outlives_it(tls_client):
     assert_allclose(restored.predict_proba(X), est.predict_proba(X), rtol=0, atol=0)
     assert_array_equal(restored.predict(X), est.predict(X))
     assert active_client_or_none() is None
+
+
+def _chunks_on_each_worker(client, X, y, n_chunks):
+    """X and y as Dask arrays of ``n_chunks`` row chunks, chunk j made on worker j (round robin)."""
+    workers = sorted(client.nthreads())
+    bounds = np.linspace(0, len(y), n_chunks + 1).astype(int)
+    Xs, ys = [], []
+    for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        where = [workers[j % len(workers)]]
+        Xf = client.submit(np.array, X[a:b], workers=where, pure=False)
+        yf = client.submit(np.array, y[a:b], workers=where, pure=False)
+        Xs.append(da.from_delayed(dask.delayed(Xf), shape=(b - a, X.shape[1]), dtype=X.dtype))
+        ys.append(da.from_delayed(dask.delayed(yf), shape=(b - a,), dtype=y.dtype))
+    return da.concatenate(Xs), da.concatenate(ys)
+
+
+@pytest.mark.parametrize("kind, d, n_classes, expected_shards", [
+    # K = 10, 10 features: D = 110 asks for 5,500 rows a shard, but 2,000 rows hold
+    # 182 per column of X̃ (at least 20): each worker keeps its shard.
+    ("softmax", 10, 10, 2),
+    # binary, 150 features: 2,000 rows are 13 per column, under 20: merged into one.
+    ("binary", 150, 2, 1),
+])
+def test_default_shards_keep_every_worker_busy_while_they_are_large_enough(
+    client, kind, d, n_classes, expected_shards, monkeypatch
+):
+    monkeypatch.setattr("sklearn_dingo._data._training_data.MIN_ROWS_PER_PARAM", 50)  # the real default
+    X, y = _data.gumbel_rows(np.random.default_rng(3), 4000, d, n_classes, scale=0.3)
+    Xd, yd = _chunks_on_each_worker(client, X, y, 2)
+    with get_task_stream(client) as stream:
+        est = ESTIMATORS[kind](**TIGHT).fit(Xd, yd)
+    first_round = {str(t["key"]) for t in stream.data if str(t["key"]).startswith("dingo-initial-")}
+    shards = sorted(j for key in first_round for j in shards_of_round_key(key))
+    assert shards == list(range(expected_shards)), first_round
+    assert_matches_sklearn(est, X, y)

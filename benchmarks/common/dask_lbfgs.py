@@ -30,6 +30,7 @@ hook, so that a benchmark counting passes on the workers counts these too
 (nothing listens otherwise).
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -197,14 +198,24 @@ class DaskLossGradient:
         self.n_evaluations = 0
         # the persisted blocks as Delayed objects, made once: each call only adds tasks on top
         self._blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True))
+        self._holders = _chunk_holders(X)
 
     def graph(self, W):
         """The Delayed ``(loss sum, gradient sum)`` over all blocks at ``W`` (not penalised, not averaged)."""
+        import dask
         from dask import delayed
 
         # W rides inside each block task: no separate scatter, so one round trip per evaluation
         block = delayed(block_loss_gradient, pure=False)
-        parts = [block(Xb, yb, W, self.classes, self.fit_intercept) for Xb, yb in self._blocks]
+        parts = []
+        for (Xb, yb), holder in zip(self._blocks, self._holders, strict=True):
+            # Each block's task runs where its chunk lives, as dask-glm's
+            # expressions do: left to work stealing, a 160 MB chunk was
+            # sometimes copied to the other worker (measured: 643 MB moved
+            # over 22 evaluations of a 200,000 x 200 problem, 3.7x the time).
+            pinned = dask.annotate(workers=holder, allow_other_workers=False) if holder else contextlib.nullcontext()
+            with pinned:
+                parts.append(block(Xb, yb, W, self.classes, self.fit_intercept))
         add = delayed(add_partials, pure=False)
         while len(parts) > 1:
             parts = [add(*parts[i : i + SPLIT_EVERY]) for i in range(0, len(parts), SPLIT_EVERY)]
@@ -228,6 +239,21 @@ class DaskLossGradient:
         grad = np.asarray(grad_sum, dtype=np.float64) / self.n_samples
         grad[:d] += l2 * features
         return float(f), grad.ravel()
+
+
+def _chunk_holders(X):
+    """The workers holding each row chunk of a persisted X (None for each without a distributed client)."""
+    from dask.core import flatten
+
+    keys = list(flatten(X.__dask_keys__()))
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return [None] * len(keys)
+    who_has = client.who_has(X)
+    return [sorted(who_has.get(key, ())) or None for key in keys]
 
 
 def lbfgs_options(tol, max_iter):

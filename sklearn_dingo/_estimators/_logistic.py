@@ -120,7 +120,9 @@ class DingoLogisticRegression(BaseDingoClassifier):
         parameter in a shard (small shards cost many more iterations; one
         shard is Newton-MR). Dask inputs are never split: neighbouring row
         chunks are merged until at most ``n_shards`` are left; None: until
-        each shard has at least 50 rows per parameter (or one is left).
+        each shard has at least 50 rows per parameter (or one is left), but
+        not below one shard per worker thread holding the chunks while each
+        keeps 20 rows per feature (one shard leaves the other workers idle).
     rebalance : {"auto", True, False}, default="auto"
         Whether rows may move between shards so that every shard looks like
         the whole data (DINGO's few rounds need that; rows sorted by label,
