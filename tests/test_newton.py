@@ -151,8 +151,14 @@ def test_a_rejected_unit_step_costs_the_next_iteration_a_hessian_round():
     history = result.history
     steps, trials, rounds = history["step_size"][1:], history["line_search_trials"][1:], np.diff(history["rounds"])
     assert steps[0] < 1 and steps[-1] == 1
+    m, D = len(shards), objective.n_params
+    triangle = D * (D + 1) // 2
+    bytes_up, bytes_down = np.diff(history["bytes_up"]), np.diff(history["bytes_down"])
     for t in range(len(steps)):
         known = t > 0 and steps[t - 1] == 1.0  # the previous search's unit step brought H
         assert rounds[t] == (0 if known else 2) + 2 * trials[t]
+        # ALGORITHM.md §4: H_j's upper triangle, with the first trial's reply, and in a round of its own
+        assert bytes_up[t] == 8 * m * (trials[t] * (D + 1) + triangle * (1 if known else 2))
+        assert bytes_down[t] == 8 * m * ((0 if known else 1) + D + 1 + (trials[t] - 1))
     g, _ = dense_gradient_hessian(X, Y, result.w, 0.5, True, binary=False)
     assert np.linalg.norm(g) <= 1e-10

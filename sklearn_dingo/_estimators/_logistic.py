@@ -96,15 +96,18 @@ class DingoLogisticRegression(BaseDingoClassifier):
         direction, so the solution is the same.
     aggregate_hessian : {"auto", True, False}, default="auto"
         Whether iterations take the exact Newton step from the shards'
-        summed Hessians (each shard sends its D × D Hessian, D the number
-        of coefficients, instead of DINGO's three vectors; the driver
-        solves). It takes the same rounds as a DINGO iteration, whatever the
-        order of the rows, and needs no local solve. ``"auto"``: when D is
-        at most 2,048 and the measured prices (the shards' work, the bytes
-        at Dask's ``distributed.scheduler.bandwidth``) make an iteration
-        of it cost at most 1.5 times a DINGO iteration's local work; ``case``
-        5 in :attr:`history_`. ``True``: always; ``False``: never (plain
-        DINGO).
+        summed Hessians: each shard sends the upper triangle of its D × D
+        Hessian (D the number of coefficients) instead of DINGO's three
+        vectors, and the driver solves. The step does not depend on the
+        order of the rows, needs no local solve, and costs 2 rounds per
+        iteration when its unit step is accepted (the search brings the
+        next Hessian), against DINGO's 4. ``"auto"``: when D is at most
+        2,048 and an iteration of it, estimated from the measured prices
+        (the shards' Gram blocks, the bytes at Dask's
+        ``distributed.scheduler.bandwidth``, the rounds), costs at most
+        1.25 DINGO iterations, or 8 once the shards are seen to disagree
+        while their rows stay in place; ``case`` 5 in :attr:`history_`.
+        ``True``: always; ``False``: never (plain DINGO).
     secant_memory : int, default=50
         Steps remembered by the correction of the directions of shards that
         disagree: once an iteration shows them (see ``rebalance``), case 1's

@@ -171,8 +171,9 @@ def round_hessian(shard, state, step, *, objective, subproblem):
     """Round trip A of a Newton iteration: take the accepted step, then return the local Hessian H_j.
 
     The driver sums the shards' ``π_j H_j`` into the Hessian of f and takes
-    the exact Newton step (ALGORITHM.md §8): D² numbers per shard instead of
-    DINGO's three vectors, and no local solve. The Gram blocks are made in
+    the exact Newton step (ALGORITHM.md §8): the D(D+1)/2 numbers of H_j's
+    upper triangle per shard instead of DINGO's three vectors, and no local
+    solve. The Gram blocks are made in
     the precision ``subproblem`` gives the exact solver
     (:meth:`SubproblemConfig.single_precision`).
 
@@ -184,12 +185,14 @@ def round_hessian(shard, state, step, *, objective, subproblem):
     subproblem : SubproblemConfig
     """
     w, eta = _stepped(state, step)
-    return _host(_local_hessian(shard, eta, objective, subproblem)), ShardState(w=w, eta=eta)
+    return (_local_hessian(shard, eta, objective, subproblem),), ShardState(w=w, eta=eta)
 
 
 def _local_hessian(shard, eta, objective, subproblem):
+    """The upper triangle of H_j, row by row, on the host: D(D+1)/2 numbers (H_j is symmetric)."""
     curvature = objective.curvature(shard, eta)
-    return objective.hessian(shard, curvature, single_precision=subproblem.single_precision(shard, "exact"))
+    H = to_numpy(objective.hessian(shard, curvature, single_precision=subproblem.single_precision(shard, "exact")))
+    return H[np.triu_indices(H.shape[0])]
 
 
 @_quiet
@@ -242,7 +245,7 @@ def round_newton_search(shard, state, step, direction, *, objective, batch_size,
     reply, eta_p = _trial_batch(shard, state, p, None, 0, objective, batch_size, max_steps)
     unit = step_sizes(0, batch_size, max_steps)[0]
     H = _local_hessian(shard, eta + unit * eta_p, objective, subproblem)
-    return (*reply, to_numpy(H)), replace(state, direction=p, eta_direction=eta_p)
+    return (*reply, H), replace(state, direction=p, eta_direction=eta_p)
 
 
 @_quiet

@@ -28,9 +28,9 @@ class AcceptedStep:
         ∇f(w_t + αp), the next iteration's gradient (no extra round).
     trials : int
         Trial steps evaluated up to and including the accepted one.
-    hessian : ndarray of shape (D, D) or None
-        The Hessian of f at the accepted point, when a Newton search
-        brought it (the unit step accepted), else None.
+    hessian : ndarray of shape (D(D+1)/2,) or None
+        The upper triangle of the Hessian of f at the accepted point (row by
+        row), when a Newton search brought it (the unit step accepted), else None.
     """
 
     step_size: float

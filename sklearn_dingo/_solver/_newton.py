@@ -17,10 +17,17 @@ from .. import _shard
 from ._direction import Direction
 from ._state import StopReason
 
-__all__ = ["NEWTON_CASE", "newton_direction", "newton_solve"]
+__all__ = ["NEWTON_CASE", "newton_direction", "newton_solve", "unpacked_hessian"]
 
 #: The history's ``case`` of an iteration that took the aggregated-Hessian Newton step.
 NEWTON_CASE = 5
+
+
+def unpacked_hessian(packed, n_params):
+    """The symmetric D × D matrix whose upper triangle, row by row, is ``packed`` (as the shards send it)."""
+    H = np.zeros((n_params, n_params))
+    H[np.triu_indices(n_params)] = packed
+    return H + np.triu(H, 1).T
 
 
 def newton_solve(objective, H, g, rcond=None):
@@ -68,6 +75,7 @@ def newton_direction(backend, objective, config, state):
         )
         state.pending_step_size = 0.0
         (H,) = backend.reduce(state.handles)
+    H = unpacked_hessian(H, objective.n_params)
     # Features of extreme scale (|x| ~ 1e150) overflow H g: the non-finite
     # result speaks (a stop reason), not NumPy's RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -197,8 +197,8 @@ def iteration_seconds(
     - a Gram block ``X̃ᵀ diag(a) X̃`` costs one read per
       ``GRAM_READ_COLUMNS`` columns of X̃, and a D³ factorisation runs at
       the Gram's multiply-adds per second;
-    - newton: the K(K+1)/2 Gram blocks, the D² floats of each of
-      ``n_shards`` shards at ``bytes_per_second``, one Cholesky
+    - newton: the K(K+1)/2 Gram blocks, the D(D+1)/2 floats of each of
+      ``n_shards`` shards' upper triangle at ``bytes_per_second``, one Cholesky
       factorisation (D³/3) on the driver, and 2 rounds (the unit step
       accepted brings the next Hessian);
     - dingo: the cheaper of the exact solver (the Gram blocks and an
@@ -212,7 +212,7 @@ def iteration_seconds(
     blocks = K * (K + 1) / 2
     gram = prices.pass_seconds * blocks * n_rows / GRAM_READ_COLUMNS
     multiply_add_seconds = gram / max(blocks * shard_rows * n_rows**2, 1)
-    transfer = n_shards * D * D * 8 / bytes_per_second
+    transfer = n_shards * D * (D + 1) / 2 * 8 / bytes_per_second
     newton = gram + transfer + multiply_add_seconds * D**3 / 3 + 2 * prices.round_seconds
     exact = gram + multiply_add_seconds * EIGH_COST * D**3
     krylov = lanczos_steps * prices.pass_seconds

@@ -227,9 +227,10 @@ class IterationState:
         When the first iteration started.
     forcing : ForcingSequence
         The relative tolerances of inexact local solves (``local_effort="auto"``).
-    hessian : ndarray of shape (D, D) or None
-        ∇²f(w_t), when a Newton iteration's search brought it with the
-        accepted unit step (the next Newton iteration needs no round trip A).
+    hessian : ndarray of shape (D(D+1)/2,) or None
+        The upper triangle of ∇²f(w_t), when a Newton iteration's search
+        brought it with the accepted unit step (the next Newton iteration
+        needs no round trip A).
     """
 
     w: np.ndarray
