@@ -765,7 +765,7 @@ def test_worker_restart_mid_fit(client):
     """A worker restarted during an estimator fit: the same model, or a clear error."""
     X, y = sorted_problem("feature")  # shards disagree: DINGO needs many rounds
     Xd, yd = to_dask(X, y, chunks=SORTED_CHUNKS)
-    params = dict(C=1.0, tol=1e-10, max_iter=25, rebalance=False)
+    params = dict(C=1.0, tol=1e-10, max_iter=25, rebalance=False, **DINGO_PATH)
     outcome, restarted = fit_restarting_a_worker(
         client, lambda: DingoSoftmaxRegression(**params), Xd, yd, "dingo-A-3-"
     )

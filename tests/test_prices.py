@@ -191,3 +191,29 @@ def test_metered_replies_are_timed_and_stripped_before_counting():
         assert backend.bytes_up == 2 * (8 + 6 * 8)  # the timing is not communication
         (trip,) = backend.round_log
         assert trip.pass_seconds > 0 and trip.seconds >= trip.shard_seconds > 0
+
+
+def test_slow_iterations_buy_more_local_work_at_the_configured_tolerance():
+    from sklearn_dingo._solver._prices import FAST_CONTRACTION, SLOW_CONTRACTION, next_boost
+
+    assert next_boost(1, SLOW_CONTRACTION + 0.1) == 2 and next_boost(2, 0.9) == 4
+    assert next_boost(4, FAST_CONTRACTION / 2) == 2 and next_boost(1, 0.01) == 1
+    assert next_boost(2, 0.3) == 2
+    boosted = choose_effort(Prices(0.0, 0.01), AUTO, eta=0.3, boost=4)
+    assert boosted.lanczos_steps == 4 * MIN_LANCZOS_STEPS and boosted.rtol == AUTO.subproblem.rtol
+    assert choose_effort(Prices(0.0, 0.01), AUTO, eta=0.3, boost=100).lanczos_steps == AUTO.subproblem.max_iter
+
+
+def test_the_iterations_effort_does_not_move_the_choice_of_the_exact_solver():
+    """A short Krylov cap for this iteration must not make Krylov look cheap on a shard that needs the exact solver."""
+    from dataclasses import replace
+
+    from sklearn_dingo._shard._subproblems import choose_method
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 20)) * np.logspace(0, 3, 20)  # column scales over three decades
+    shard = ShardData(X, np.ones((20_000, 1)), np.ones(20_000), 20_000.0)
+    objective = BinaryLogistic(n_features=20, fit_intercept=True, C=1.0, total_weight=20_000.0)
+    config = SubproblemConfig()
+    assert choose_method(objective, shard, config) == "exact"
+    assert choose_method(objective, shard, replace(config, effort_max_iter=2)) == "exact"

@@ -13,6 +13,7 @@ import importlib
 STUDIES = {
     "alike-rows": "benchmarks.studies.alike_rows",
     "float32-resolution": "benchmarks.studies.float32_resolution",
+    "local-effort": "benchmarks.studies.local_effort",
     "n-shards": "benchmarks.studies.n_shards_default",
     "pass-price": "benchmarks.studies.pass_price",
     "round-scale": "benchmarks.studies.round_scale",

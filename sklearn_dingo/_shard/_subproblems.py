@@ -80,6 +80,11 @@ class SubproblemConfig:
     rcond : float or None
         Eigenvalues with ``|λ| ≤ rcond · max|λ|`` count as zero in ``H_j^†``;
         ``None`` means ``D`` times the machine epsilon, as ``scipy.linalg.pinvh``.
+    effort_max_iter : int or None
+        This iteration's cap of the Krylov solves when the driver chose a
+        smaller local effort than ``max_iter`` (``local_effort="auto"``); the
+        choice between the exact and the Krylov solver still weighs
+        ``max_iter``, so that badly conditioned shards keep the exact solver.
     hessian_precision : {"auto", "single", "full"}
         Precision of the local Hessian on dense shards, in the Krylov path's
         Hessian-vector products and in the exact path's Gram blocks:
@@ -98,6 +103,7 @@ class SubproblemConfig:
     max_iter: int = 50
     rcond: float | None = None
     hessian_precision: str = "auto"
+    effort_max_iter: int | None = None
 
     def __post_init__(self):
         if self.method not in SUBPROBLEM_METHODS:
@@ -264,4 +270,5 @@ def make_solver(objective, shard, curvature, config):
         H = objective.hessian(shard, curvature, single_precision=single)
         return ExactSolver(objective.identifiable_hessian(H), config.phi, config.rcond)
     hessp = objective.hessian_operator(shard, curvature, single_precision=single)
-    return KrylovSolver(objective.identifiable_operator(hessp, shard.xp), config.phi, config.rtol, config.max_iter)
+    cap = config.max_iter if config.effort_max_iter is None else min(config.max_iter, config.effort_max_iter)
+    return KrylovSolver(objective.identifiable_operator(hessp, shard.xp), config.phi, config.rtol, cap)

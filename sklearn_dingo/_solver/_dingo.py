@@ -35,7 +35,7 @@ from ._direction import CASE3_AIM, choose_direction, round_a
 from ._history import HISTORY_COLUMNS, HistoryRecorder
 from ._line_search import line_search
 from ._newton import NEWTON_CASE, newton_direction
-from ._prices import LocalEffort, choose_effort, measured_prices, newton_pays
+from ._prices import LocalEffort, choose_effort, measured_prices, newton_pays, next_boost
 from ._rebalance import remaining_fraction, shards_disagree, should_rebalance
 from ._resolution import Resolution
 from ._secant import SecantPairs
@@ -92,6 +92,7 @@ def dingo(backend, objective, config, w0=None, callback=None):
         contraction = update(state, direction, accepted)
         stalled = resolution.stalled(contraction, state.grad_norm)
         if not plan.newton:
+            state.effort_boost = next_boost(state.effort_boost, contraction)
             rebalance_or_correct(backend, objective, config, state, spread, contraction, history.initial_grad_norm)
         row = history.record(state, direction, accepted, spread, plan)
         if callback is not None and callback({**row, "w": state.w}):
@@ -123,7 +124,7 @@ class IterationPlan:
 def plan_iteration(backend, objective, config, state):
     """The :class:`IterationPlan` of the next iteration, from the prices measured so far."""
     prices = measured_prices(backend.round_log, free_rounds=backend.free_rounds)
-    effort = choose_effort(prices, config, state.forcing.update(state.grad_norm))
+    effort = choose_effort(prices, config, state.forcing.update(state.grad_norm), state.effort_boost)
     rows = backend.shard_rows
     newton = newton_pays(
         prices,
@@ -150,7 +151,7 @@ def search_direction(backend, objective, config, state, plan):
     if plan.newton:
         return newton_direction(backend, objective, config, state), math.nan
     state.hessian = None  # brought by a Newton search, at a point the shards are about to leave
-    subproblem = replace(config.subproblem, max_iter=plan.effort.lanczos_steps, rtol=plan.effort.rtol)
+    subproblem = replace(config.subproblem, effort_max_iter=plan.effort.lanczos_steps, rtol=plan.effort.rtol)
     local = round_a(backend, objective, config, state, subproblem)
     if isinstance(local, StopReason):
         return local, math.nan

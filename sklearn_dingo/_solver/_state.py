@@ -227,6 +227,9 @@ class IterationState:
         When the first iteration started.
     forcing : ForcingSequence
         The relative tolerances of inexact local solves (``local_effort="auto"``).
+    effort_boost : int
+        Multiplier of the Lanczos steps after iterations that contracted
+        ‖g‖ slowly (:func:`~._prices.next_boost`).
     hessian : ndarray of shape (D(D+1)/2,) or None
         The upper triangle of ∇²f(w_t), when a Newton iteration's search
         brought it with the accepted unit step (the next Newton iteration
@@ -246,6 +249,7 @@ class IterationState:
     disagreement: float = math.nan
     forcing: ForcingSequence = field(default_factory=ForcingSequence)
     hessian: np.ndarray = None
+    effort_boost: int = 1
 
     @property
     def grad_norm2(self):
