@@ -10,15 +10,14 @@ import importlib
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
-pytestmark = pytest.mark.skipif(not BENCHMARKS.is_dir(), reason="benchmarks/ is not part of this installation")
+from _benchmarks import BENCHMARKS, ROOT, bench, needs_benchmarks
+
+pytestmark = needs_benchmarks
 
 PROBLEMS = {"1", "2", "3", "4", "5", "6", "7"}
 SPARSE_PROBLEMS = {"5", "7"}
@@ -47,17 +46,6 @@ FLOAT64_OF = {
     "dingo float32 (dask)": "dingo (dask)",
 }
 
-
-def bench(module):
-    """A module of the ``benchmarks`` package of this checkout, loaded from its folder (not installed)."""
-    if "benchmarks" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "benchmarks", BENCHMARKS / "__init__.py", submodule_search_locations=[str(BENCHMARKS)]
-        )
-        package = importlib.util.module_from_spec(spec)
-        sys.modules["benchmarks"] = package
-        spec.loader.exec_module(package)
-    return importlib.import_module(f"benchmarks.{module}")
 
 
 def run_benchmarks(*args):

@@ -997,9 +997,9 @@ def _chunks_on_each_worker(client, X, y, n_chunks):
 
 @pytest.mark.parametrize("kind, d, n_classes, expected_shards", [
     # K = 10, 10 features: D = 110 asks for 5,500 rows a shard, but 2,000 rows hold
-    # 182 per column of X̃ (at least 20): each worker keeps its shard.
+    # 182 per column of X̃ (at least 50): each worker keeps its shard.
     ("softmax", 10, 10, 2),
-    # binary, 150 features: 2,000 rows are 13 per column, under 20: merged into one.
+    # binary, 150 features: 2,000 rows are 13 per column, under 50: merged into one.
     ("binary", 150, 2, 1),
 ])
 def test_default_shards_keep_every_worker_busy_while_they_are_large_enough(

@@ -18,8 +18,11 @@ from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
 from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model._linear_loss import LinearModelLoss
 
+from _benchmarks import BENCHMARKS, bench, needs_benchmarks
 from _clusters import counted_graphs
-from benchmarks.common.dask_lbfgs import DaskLossGradient, fit_lbfgs_over_dask
+
+pytestmark = needs_benchmarks
+dask_lbfgs = bench("common.dask_lbfgs") if BENCHMARKS.is_dir() else None
 
 C = 0.7
 CHUNKS = 70  # 200 rows: three chunks, the last one short
@@ -40,7 +43,7 @@ def make_data(n_classes, n=200, d=5, seed=0):
 def test_one_evaluation_equals_sklearns_linear_model_loss(n_classes, fit_intercept):
     X, y, classes = make_data(n_classes)
     n, d = X.shape
-    fun = DaskLossGradient(
+    fun = dask_lbfgs.DaskLossGradient(
         da.from_array(X, chunks=(CHUNKS, d)),
         da.from_array(y, chunks=CHUNKS),
         classes=classes,
@@ -72,12 +75,12 @@ def test_bad_inputs_are_refused():
     X, y, classes = make_data(3)
     Xd, yd = da.from_array(X, chunks=(CHUNKS, 5)), da.from_array(y, chunks=CHUNKS)
     with pytest.raises(ValueError, match="sorted"):
-        DaskLossGradient(Xd, yd, classes=classes[::-1], C=C, fit_intercept=False)
+        dask_lbfgs.DaskLossGradient(Xd, yd, classes=classes[::-1], C=C, fit_intercept=False)
     with pytest.raises(ValueError, match="column"):
-        DaskLossGradient(da.from_array(X, chunks=(CHUNKS, 2)), yd, classes=classes, C=C, fit_intercept=False)
+        dask_lbfgs.DaskLossGradient(da.from_array(X, chunks=(CHUNKS, 2)), yd, classes=classes, C=C, fit_intercept=False)
     with pytest.raises(ValueError, match="chunks"):
-        DaskLossGradient(Xd, da.from_array(y, chunks=50), classes=classes, C=C, fit_intercept=False)
-    fun = DaskLossGradient(Xd, yd, classes=classes[:2], C=C, fit_intercept=False, scheduler="synchronous")
+        dask_lbfgs.DaskLossGradient(Xd, da.from_array(y, chunks=50), classes=classes, C=C, fit_intercept=False)
+    fun = dask_lbfgs.DaskLossGradient(Xd, yd, classes=classes[:2], C=C, fit_intercept=False, scheduler="synchronous")
     with pytest.raises(ValueError, match="outside classes"):
         fun(np.zeros(5))
 
@@ -90,7 +93,7 @@ def test_cluster_fit_matches_logistic_regression_one_graph_per_evaluation(client
     Xd, yd = client.persist([da.from_array(X, chunks=(300, 5)), da.from_array(y, chunks=300)])
     wait([Xd, yd])  # persist returns at once: its graph must reach the scheduler before the counting
     with counted_graphs(client) as graphs:
-        result = fit_lbfgs_over_dask(
+        result = dask_lbfgs.fit_lbfgs_over_dask(
             Xd, yd, classes=classes, C=C, fit_intercept=fit_intercept, tol=1e-10, max_iter=1000
         )
         submitted = len(graphs())

@@ -7,31 +7,18 @@ coefficients, and its shard function on its own.
 
 import importlib
 import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
-pytestmark = pytest.mark.skipif(not BENCHMARKS.is_dir(), reason="benchmarks/ is not part of this installation")
+from _benchmarks import bench, needs_benchmarks
+
+pytestmark = needs_benchmarks
 
 # Coefficients of the synthetic cells: 1.5 ms per round trip, 0.4 ms per
 # task, 2 GB/s (the orders of magnitude of a LocalCluster on one machine).
 A, B, C = 1.5e-3, 4e-4, 5e-10
 
-
-def bench(module):
-    """A module of the ``benchmarks`` package of this checkout, loaded from its folder (not installed)."""
-    if "benchmarks" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "benchmarks", BENCHMARKS / "__init__.py", submodule_search_locations=[str(BENCHMARKS)]
-        )
-        package = importlib.util.module_from_spec(spec)
-        sys.modules["benchmarks"] = package
-        spec.loader.exec_module(package)
-    return importlib.import_module(f"benchmarks.{module}")
 
 
 def synthetic_rows(a=A, b=B, c=C, shards_per_worker=(1, 2)):

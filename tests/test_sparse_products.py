@@ -55,3 +55,13 @@ def test_the_local_backend_gives_sparse_shards_the_free_cores(csr):
         assert _sparse._threads == 1  # dense: BLAS's threads instead
     assert _sparse._threads == 1
 
+
+
+def test_threaded_products_copy_no_rows(monkeypatch):
+    """The row blocks and their transposes are views of X's buffers: no copy of X is kept."""
+    monkeypatch.setattr(_sparse, "MIN_THREADED_NNZ", 0)
+    X = sp.random(4000, 300, density=0.05, format="csr", random_state=np.random.default_rng(2))
+    for _, block, transposed in _sparse._blocks(X, 2):
+        for part in (block, transposed):
+            assert np.shares_memory(part.data, X.data) and np.shares_memory(part.indices, X.indices)
+    assert_allclose(_sparse._blocks(X, 2)[1][2].toarray(), X[_sparse._blocks(X, 2)[1][0]].toarray().T)

@@ -42,16 +42,17 @@ REBALANCE_OPTIONS = ("auto", True, False)
 MIN_ROWS_PER_PARAM = 50
 # On a cluster that rule alone merged the two 50,000-row chunks of a 20-class
 # softmax problem (D = 6,000) into one shard: one worker thread computed while
-# the other waited (2-worker LocalCluster: one shard 5.3 s, two 3.3 s). In
-# process one shard still uses every core (BLAS's threads, row blocks of
+# the other waited (2-worker LocalCluster: one shard 5.3-5.8 s, two 3.2-3.3 s).
+# In process one shard still uses every core (BLAS's threads, row blocks of
 # sparse products). So Dask inputs keep one shard per worker thread holding
 # chunks as long as each has CLUSTER_MIN_ROWS_PER_COLUMN rows per column of
-# X̃: a softmax shard's local Hessian is made of K-1 weighted Gram blocks of
-# the same rows (measured, two shards against one: 10,000 x 784, K = 10,
-# 3.9 s against 4.4 s; 50,000 x 300, K = 20, 3.3 against 5.3; but binary
-# 10,000 x 2,000, 5 rows per column, 2.1 s and 14 iterations against 1.7 s
-# and 8).
-CLUSTER_MIN_ROWS_PER_COLUMN = 20
+# X̃ (a softmax shard's local Hessian is K-1 weighted Gram blocks of the same
+# rows, so rows per column, not per parameter, say how well it resembles
+# the global one). Measured, two shards against one: 50,000 x 300, K = 20
+# (167 rows per column): 3.3 s against 5.3; 30,000 x 784, K = 10 (38 per
+# column): 3.9-6.9 s and 11-15 iterations against 4.4-4.9 s and 7-8; binary
+# 10,000 x 2,000 (5 per column): 2.1 s against 1.7.
+CLUSTER_MIN_ROWS_PER_COLUMN = 50
 
 
 def training_data(X, y, sample_weight, *, backend, estimator=None):

@@ -125,7 +125,7 @@ class DingoLogisticRegression(BaseDingoClassifier):
         chunks are merged until at most ``n_shards`` are left; None: until
         each shard has at least 50 rows per parameter (or one is left), but
         not below one shard per worker thread holding the chunks while each
-        keeps 20 rows per feature (one shard leaves the other workers idle).
+        keeps 50 rows per feature (one shard leaves the other workers idle).
     rebalance : {"auto", True, False}, default="auto"
         Whether rows may move between shards so that every shard looks like
         the whole data (DINGO's few rounds need that; rows sorted by label,
