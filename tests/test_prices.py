@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from sklearn_dingo._backends import LocalBackend
 from sklearn_dingo._backends._base import RoundTrip
@@ -217,3 +218,14 @@ def test_the_iterations_effort_does_not_move_the_choice_of_the_exact_solver():
     config = SubproblemConfig()
     assert choose_method(objective, shard, config) == "exact"
     assert choose_method(objective, shard, replace(config, effort_max_iter=2)) == "exact"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_forced_aggregated_hessian_too_large_for_memory_is_refused():
+    from sklearn_dingo import DingoLogisticRegression
+
+    X = sp.random(50, 20_000, density=0.01, format="csr", random_state=0)
+    y = np.arange(50) % 2
+    with pytest.raises(ValueError, match=r"aggregate_hessian=True needs a 20001 x 20001 Hessian \(3\.0 GiB\)"):
+        DingoLogisticRegression(aggregate_hessian=True).fit(X, y)
+    DingoLogisticRegression(aggregate_hessian="auto", max_iter=2).fit(X, y)  # auto: DINGO's vectors

@@ -17,7 +17,7 @@ passes over X (``sklearn_dingo._objectives.pass_counter``, whole fit).
 Settings: ``fixed`` (``local_effort="fixed", aggregate_hessian=False``: the
 previous release's behaviour), ``effort`` (``local_effort="auto",
 aggregate_hessian=False``), ``defaults`` (both ``"auto"``), ``newton``
-(``aggregate_hessian=True``).
+(``aggregate_hessian=True``; n/a above ``NEWTON_MAX_PARAMS`` coefficients).
 
 Problems: the compare suite's 1 (binary dense 200,000 x 200, C=10), 6
 (softmax 100,000 x 300, 20 classes, C=1) and 7 (binary CSR 200,000 x
@@ -40,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from benchmarks.common.problems import make_problem
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._objectives import pass_counter
+from sklearn_dingo._solver._prices import NEWTON_MAX_PARAMS
 
 CONSTANTS = {
     "MIN_LANCZOS_STEPS": "sklearn_dingo._solver._prices",
@@ -90,6 +91,12 @@ def objective_of(estimator, X, y):
     return float(loss + (estimator.coef_**2).sum() / (2 * estimator.C * len(y)))
 
 
+def n_params(X, y):
+    """Coefficients of the model without intercept: d, or d·K for K > 2 classes."""
+    K = len(np.unique(y))
+    return X.shape[1] * (1 if K == 2 else K)
+
+
 def reference_solvers(X, y):
     dense_binary = len(np.unique(y)) == 2 and not hasattr(X, "tocsr")
     return ["lbfgs", "newton-cholesky"] if dense_binary else ["lbfgs"]
@@ -109,6 +116,8 @@ def study(name, X, y, C, extra, repeats):
             f_ref[solver] = objective_of(model, X, y)
         reference = min(solvers, key=lambda s: statistics.median(seconds[s]))
         for key, params in SETTINGS.items():
+            if key == "newton" and n_params(X, y) > NEWTON_MAX_PARAMS:
+                continue
             with pass_counter() as counter:
                 start = time.perf_counter()
                 fit = Estimator(C=C, fit_intercept=False, tol=1e-6, **params, **extra).fit(X, y)
@@ -125,6 +134,9 @@ def study(name, X, y, C, extra, repeats):
     header = f"{'setting':<10} {'to f_ref s':>10} {'ratio':>7} {'fit s':>8} {'iters':>6} {'rounds':>7} {'passes':>7}"
     print(f"  {header}  steps")
     for key in SETTINGS:
+        if key not in fits:
+            print(f"  {key:<10} n/a: D = {n_params(X, y):,} coefficients, above {NEWTON_MAX_PARAMS:,}")
+            continue
         fit, passes = fits[key]
         to_f = statistics.median(reached[key])
         kinds = "/".join(sorted(set(fit.history_["step_kind"][1:])))

@@ -35,7 +35,14 @@ from ._direction import CASE3_AIM, choose_direction, round_a
 from ._history import HISTORY_COLUMNS, HistoryRecorder
 from ._line_search import line_search
 from ._newton import NEWTON_CASE, newton_direction
-from ._prices import LocalEffort, choose_effort, measured_prices, newton_pays, next_boost
+from ._prices import (
+    LocalEffort,
+    check_aggregate_hessian,
+    choose_effort,
+    measured_prices,
+    newton_pays,
+    next_boost,
+)
 from ._rebalance import remaining_fraction, shards_disagree, should_rebalance
 from ._resolution import Resolution
 from ._secant import SecantPairs
@@ -67,7 +74,14 @@ def dingo(backend, objective, config, w0=None, callback=None):
     Returns
     -------
     DingoResult
+
+    Raises
+    ------
+    ValueError
+        If ``config.aggregate_hessian`` is True for a model whose D × D
+        Hessian would not fit in memory.
     """
+    check_aggregate_hessian(config, objective.n_params)
     history = HistoryRecorder(backend)
     state, scale = start(backend, objective, config, w0)
     history.record(state)

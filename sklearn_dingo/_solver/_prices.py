@@ -26,6 +26,7 @@ from .._shard._subproblems import EIGH_COST
 
 __all__ = [
     "ForcingSequence",
+    "check_aggregate_hessian",
     "LocalEffort",
     "Prices",
     "choose_effort",
@@ -66,6 +67,9 @@ FORCING_MAX = 0.5
 # by label or a feature, 4-8 shards: DINGO 15-35 iterations against
 # Newton's 6, each DINGO iteration also 4-6 rounds against Newton's 2).
 NEWTON_MAX_PARAMS = 2048
+# aggregate_hessian=True beyond this many bytes of one D x D Hessian is refused
+# (D = 16,384): every shard would make one, and the driver one more.
+NEWTON_MAX_HESSIAN_BYTES = 1 << 31
 NEWTON_AGREEMENT_GAIN = 1.25
 NEWTON_DISAGREEMENT_GAIN = 8.0
 # Columns of X̃ whose Gram block costs one read of the shard: measured in
@@ -237,6 +241,23 @@ def iteration_seconds(
     krylov = lanczos_steps * prices.pass_seconds
     dingo = min(exact, krylov) + ROUNDS_PER_ITERATION * prices.round_seconds
     return newton, dingo
+
+
+def check_aggregate_hessian(config, n_params):
+    """Refuse ``aggregate_hessian=True`` for a model whose Hessian would not fit in memory.
+
+    Raises
+    ------
+    ValueError
+        If one D × D float64 Hessian exceeds ``NEWTON_MAX_HESSIAN_BYTES``.
+    """
+    nbytes = 8 * n_params * n_params
+    if config.aggregate_hessian is True and nbytes > NEWTON_MAX_HESSIAN_BYTES:
+        raise ValueError(
+            f"aggregate_hessian=True needs a {n_params} x {n_params} Hessian ({nbytes / 2**30:.1f} GiB) on every "
+            f"shard and on the driver; use aggregate_hessian='auto' or False for models of more than "
+            f"{math.isqrt(NEWTON_MAX_HESSIAN_BYTES // 8)} coefficients."
+        )
 
 
 def newton_pays(
