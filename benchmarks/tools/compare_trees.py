@@ -1,8 +1,10 @@
 """The same fits with another checkout's package and this one's, interleaved: before and after a change.
 
-Each fit runs in a fresh process that imports ``sklearn_dingo`` from the
-checkout named (first on ``sys.path``, and the path it imported is printed
-so that a mistaken import shows), on a problem of the compare suite, at
+Each fit runs in a fresh process started in the checkout named, which
+imports ``sklearn_dingo`` and ``benchmarks`` from there (the working folder
+comes first on Python's path; the package's path is printed so that a
+mistaken import shows), on a problem of the compare suite (one that both
+checkouts have), at
 ``tol=1e-10`` with the estimator's defaults. The two trees alternate, so
 that the machine's drift hits both alike; the medians and their ratio are
 printed.
@@ -25,8 +27,7 @@ from benchmarks.common.report import ROOT
 FIT = r"""
 import json, sys, time, warnings
 warnings.simplefilter("ignore")
-tree, key = sys.argv[1], int(sys.argv[2])
-sys.path.insert(0, tree)
+key = int(sys.argv[1])
 import numpy as np
 import sklearn_dingo
 from benchmarks.common.problems import make_problem
@@ -44,7 +45,7 @@ print(json.dumps(dict(package=sklearn_dingo.__file__, seconds=seconds, iteration
 
 def fit_in(tree, key):
     """One fit in a fresh process importing the package of ``tree``: its JSON record."""
-    done = subprocess.run([sys.executable, "-c", FIT, str(tree), str(key)], capture_output=True, text=True, cwd=tree)
+    done = subprocess.run([sys.executable, "-c", FIT, str(key)], capture_output=True, text=True, cwd=tree)
     if done.returncode:
         raise RuntimeError(f"the fit in {tree} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
