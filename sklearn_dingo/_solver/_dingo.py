@@ -22,6 +22,12 @@ if ``rebalance`` allows it and the move pays
 start of a fit, :func:`start`); otherwise the driver tries first a
 secant-corrected case-1 direction (:mod:`._secant`, "case 4" in the history),
 which costs no extra round, with cases 1-3 as the fallback.
+
+Before every iteration the prices measured so far (:mod:`._prices`: the
+seconds of a round and of a pass over a shard) set its local effort (the
+Krylov solves' cap and tolerance, the line search's batch) and whether it
+takes the exact Newton step from the shards' aggregated Hessians
+(:mod:`._newton`, "case 5") instead of DINGO's cases (ALGORITHM.md §8).
 """
 
 import logging
