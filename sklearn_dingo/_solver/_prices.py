@@ -67,11 +67,11 @@ FORCING_MAX = 0.5
 # by label or a feature, 4-8 shards: DINGO 15-35 iterations against
 # Newton's 6, each DINGO iteration also 4-6 rounds against Newton's 2).
 NEWTON_MAX_PARAMS = 2048
+NEWTON_AGREEMENT_GAIN = 1.25
+NEWTON_DISAGREEMENT_GAIN = 8.0
 # aggregate_hessian=True beyond this many bytes of one D x D Hessian is refused
 # (D = 16,384): every shard would make one, and the driver one more.
 NEWTON_MAX_HESSIAN_BYTES = 1 << 31
-NEWTON_AGREEMENT_GAIN = 1.25
-NEWTON_DISAGREEMENT_GAIN = 8.0
 # Columns of X̃ whose Gram block costs one read of the shard: measured in
 # float32 on 2 cores, 29 for a binary 200,000 x 200 shard (124 ms against
 # 18 ms per read), 15 for a 5-class 200,000 x 40 one (narrow blocks use
