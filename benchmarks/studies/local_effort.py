@@ -10,7 +10,7 @@ hits every variant alike), ``--repeats`` times: scikit-learn's
 binary problems; the faster one is the reference), then DINGO fits at
 ``tol=1e-6`` under each setting. A DINGO fit's time to the reference's
 objective f_ref is read from its ``history_`` (``time`` at the first
-iterate with ``loss <= f_ref``). Printed: medians, their ratio to the
+iterate whose loss is within the compare suite's ``MATCH_RTOL`` of f_ref). Printed: medians, their ratio to the
 reference's seconds, iterations, rounds, the kinds of step taken and the
 passes over X (``sklearn_dingo._objectives.pass_counter``, whole fit).
 
@@ -37,7 +37,9 @@ import warnings
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from benchmarks.common.measure import objective_gradient
 from benchmarks.common.problems import make_problem
+from benchmarks.suites._compare_report import _first_reaching as first_reaching
 from sklearn_dingo import DingoLogisticRegression, DingoSoftmaxRegression
 from sklearn_dingo._objectives import pass_counter
 from sklearn_dingo._solver._prices import NEWTON_MAX_PARAMS
@@ -77,20 +79,6 @@ def problems(quick):
     yield "5-class x 40, sorted by a feature, 4 blocks in place", X, y, 1.0, dict(n_shards=4, rebalance=False)
 
 
-def objective_of(estimator, X, y):
-    """scikit-learn's objective of a fitted model on (X, y): mean log-loss plus the penalty."""
-    scores = np.asarray(X @ estimator.coef_.T) + estimator.intercept_
-    if scores.shape[1] == 1:
-        margins = scores[:, 0] * np.where(y == estimator.classes_[1], 1.0, -1.0)
-        loss = np.logaddexp(0.0, -margins).mean()
-    else:
-        top = scores.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(scores - top).sum(axis=1)) + top[:, 0]
-        index = np.searchsorted(estimator.classes_, y)
-        loss = (log_norm - scores[np.arange(len(y)), index]).mean()
-    return float(loss + (estimator.coef_**2).sum() / (2 * estimator.C * len(y)))
-
-
 def n_params(X, y):
     """Coefficients of the model without intercept: d, or d·K for K > 2 classes."""
     K = len(np.unique(y))
@@ -113,7 +101,7 @@ def study(name, X, y, C, extra, repeats):
             start = time.perf_counter()
             model = LogisticRegression(C=C, fit_intercept=False, tol=1e-6, solver=solver, max_iter=10_000).fit(X, y)
             seconds[solver].append(time.perf_counter() - start)
-            f_ref[solver] = objective_of(model, X, y)
+            f_ref[solver] = objective_gradient(X, y, model.coef_, C, len(model.classes_))[0]
         reference = min(solvers, key=lambda s: statistics.median(seconds[s]))
         for key, params in SETTINGS.items():
             if key == "newton" and n_params(X, y) > NEWTON_MAX_PARAMS:
@@ -123,8 +111,8 @@ def study(name, X, y, C, extra, repeats):
                 fit = Estimator(C=C, fit_intercept=False, tol=1e-6, **params, **extra).fit(X, y)
                 seconds[key].append(time.perf_counter() - start)
             history = fit.history_
-            hit = [t for t, f in zip(history["time"], history["loss"]) if f <= f_ref[reference]]
-            reached[key].append(hit[0] if hit else math.nan)
+            hit = first_reaching(history, f_ref[reference])
+            reached[key].append(math.nan if hit is None else float(history["time"][hit]))
             fits[key] = (fit, counter.rows / X.shape[0])
     ref_seconds = statistics.median(seconds[reference])
     print(f"\n{name}")

@@ -42,9 +42,10 @@ from ._rounds import (
     round_newton_search,
     step_sizes,
 )
-from ._subproblems import HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
+from ._subproblems import EIGH_COST, HESSIAN_PRECISIONS, SUBPROBLEM_METHODS, SubproblemConfig
 
 __all__ = [
+    "EIGH_COST",
     "HELD_OUT",
     "HESSIAN_PRECISIONS",
     "Metered",

@@ -22,7 +22,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from .._shard._subproblems import EIGH_COST
+from .._shard import EIGH_COST
 
 __all__ = [
     "ForcingSequence",
